@@ -1,0 +1,196 @@
+using System.Text.RegularExpressions;
+using Tailor.Core.Criteria;
+using Tailor.Core.Events;
+using Tailor.Core.Profiles;
+
+namespace Tailor.Core.Evaluation;
+
+/// <summary>A stitching key with its validity rules.</summary>
+public sealed class CompiledStitchingKey(string name, Regex? validRegex, HashSet<string> invalidValues)
+{
+    public string Name { get; } = name;
+
+    /// <summary>True when the value may identify a profile (not an invalid value, and matching the regex).</summary>
+    public bool Accepts(string value) =>
+        value.Length > 0 && !invalidValues.Contains(value) && (validRegex is null || validRegex.IsMatch(value));
+}
+
+public sealed record CompiledKeyEvent(string Name, int Index, string Table, CompiledRule? Filter);
+
+public sealed record CompiledSegment(string Name, int Index, CompiledRule Rule);
+
+/// <summary>
+/// An audience ready to run: identifiers of an event, key events, attribute updates and segments.
+/// Immutable; safe to share between threads.
+/// </summary>
+public sealed class CompiledAudience
+{
+    private readonly Dictionary<string, CompiledKeyEvent[]> _keyEventsByTable;
+    // Per attribute slot: index of its key event (-1 for imported) and the event field it reads.
+    private readonly int[] _attributeEvent;
+    private readonly string?[] _attributeField;
+
+    internal CompiledAudience(
+        string name,
+        IReadOnlyList<CompiledStitchingKey> stitchingKeys,
+        IReadOnlyList<string> eventTables,
+        IReadOnlyList<CompiledKeyEvent> keyEvents,
+        AttributeLayout layout,
+        int[] attributeEvent,
+        string?[] attributeField,
+        IReadOnlyList<CompiledSegment> segments,
+        IReadOnlyList<(string Id, string? Name)> batchSegments)
+    {
+        Name = name;
+        StitchingKeys = stitchingKeys;
+        EventTables = eventTables.ToHashSet(StringComparer.Ordinal);
+        KeyEvents = keyEvents;
+        Layout = layout;
+        _attributeEvent = attributeEvent;
+        _attributeField = attributeField;
+        Segments = segments;
+        BatchSegments = batchSegments;
+        _keyEventsByTable = keyEvents.GroupBy(k => k.Table, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+    }
+
+    public string Name { get; }
+    public IReadOnlyList<CompiledStitchingKey> StitchingKeys { get; }
+    /// <summary>Tables (<c>database.table</c>) whose events reach this audience.</summary>
+    public IReadOnlySet<string> EventTables { get; }
+    public IReadOnlyList<CompiledKeyEvent> KeyEvents { get; }
+    public AttributeLayout Layout { get; }
+    public IReadOnlyList<CompiledSegment> Segments { get; }
+    public IReadOnlyList<(string Id, string? Name)> BatchSegments { get; }
+
+    public int KeyEventIndex(string name)
+    {
+        foreach (var keyEvent in KeyEvents)
+            if (keyEvent.Name == name) return keyEvent.Index;
+        return -1;
+    }
+
+    /// <summary>
+    /// The identifiers an event carries, in stitching-key priority order. A stitching key holding
+    /// something other than a string (or null) is an error; invalid values and regex misses are ignored.
+    /// </summary>
+    public bool TryGetIdentifiers(EventData data, out List<Identifier> identifiers, out string? error)
+    {
+        identifiers = new List<Identifier>(2);
+        error = null;
+        foreach (var key in StitchingKeys)
+        {
+            var value = data[key.Name];
+            if (value.IsAbsent) continue;
+            if (value.Kind != ValueKind.String)
+            {
+                error = $"identifier `{key.Name}` must be a string";
+                return false;
+            }
+            var text = value.String.Trim();
+            if (key.Accepts(text)) identifiers.Add(new Identifier(key.Name, text));
+        }
+        if (identifiers.Count == 0)
+        {
+            error = $"no identifier: the event needs a valid non-empty string in one of {string.Join(", ", StitchingKeys.Select(k => k.Name))}";
+            return false;
+        }
+        return true;
+    }
+
+    public ProfileState NewProfile(Guid id, long nowMs) => new(id, nowMs, Layout) { UpdatedMs = nowMs };
+
+    /// <summary>Brings a profile built under an older configuration onto this audience's layout.</summary>
+    public void Adopt(ProfileState state)
+    {
+        if (ReferenceEquals(state.Layout, Layout)) return;
+        ProfileSnapshot.Remap(state, Layout);
+    }
+
+    /// <summary>
+    /// Applies an event of <paramref name="table"/> (<c>database.table</c>): key events it matches,
+    /// attribute updates, then every real-time segment re-evaluated.
+    /// </summary>
+    public ApplyResult ApplyEvent(ProfileState state, string table, EventData data, long nowMs)
+    {
+        Adopt(state);
+        var scope = ProfileScope.For(Layout, state, data, nowMs);
+        ulong matched = 0;
+        if (_keyEventsByTable.TryGetValue(table, out var candidates))
+        {
+            foreach (var keyEvent in candidates)
+                if (keyEvent.Filter is null || keyEvent.Filter.Evaluate(scope)) matched |= 1UL << keyEvent.Index;
+        }
+        var updated = 0;
+        if (matched != 0)
+        {
+            var attributes = Layout.Attributes;
+            for (var slot = 0; slot < attributes.Count; slot++)
+            {
+                var keyEvent = _attributeEvent[slot];
+                if (keyEvent < 0 || (matched & (1UL << keyEvent)) == 0) continue;
+                var before = state.Attributes[slot];
+                var beforeUpdated = before?.UpdatedMs;
+                var field = _attributeField[slot];
+                var after = AttributeOps.Apply(attributes[slot], before, field is null ? Value.Missing : data[field], nowMs);
+                state.Attributes[slot] = after;
+                if (!ReferenceEquals(before, after) || after?.UpdatedMs != beforeUpdated) updated++;
+            }
+            state.EventCount++;
+        }
+        state.UpdatedMs = nowMs;
+        var (entered, exited) = EvaluateSegments(state, nowMs);
+        return new ApplyResult(matched, updated, entered, exited);
+    }
+
+    /// <summary>Re-evaluates real-time segments in configuration order (a rule may use earlier segments).</summary>
+    public (ulong Entered, ulong Exited) EvaluateSegments(ProfileState state, long nowMs)
+    {
+        Adopt(state);
+        var scope = ProfileScope.For(Layout, state, null, nowMs);
+        ulong entered = 0, exited = 0;
+        foreach (var segment in Segments)
+        {
+            var was = state.InSegment(segment.Index);
+            var now = segment.Rule.Evaluate(scope);
+            if (was == now) continue;
+            state.SetSegment(segment.Index, now);
+            if (segment.Index < 64)
+            {
+                if (now) entered |= 1UL << segment.Index;
+                else exited |= 1UL << segment.Index;
+            }
+        }
+        return (entered, exited);
+    }
+
+    /// <summary>A profile's attribute value by name, as rules see it (for tests, CLI and export).</summary>
+    public Value ReadAttribute(ProfileState state, string name, long nowMs)
+    {
+        Adopt(state);
+        var dot = name.IndexOf('.', StringComparison.Ordinal);
+        var definition = Layout.Find(name) ?? (dot > 0 ? Layout.Find(name[..dot]) : null);
+        if (definition is null) return Value.Missing;
+        var window = definition.Name.Length == name.Length ? 0 : Array.IndexOf(definition.WindowNames, name[(dot + 1)..]);
+        return window < 0 ? Value.Missing : AttributeOps.Read(definition, state.Attributes[definition.Slot], nowMs, window);
+    }
+
+    /// <summary>The visible items of a list attribute, newest first.</summary>
+    public IReadOnlyList<Value> ReadList(ProfileState state, string name, long nowMs)
+    {
+        Adopt(state);
+        if (Layout.Find(name) is not { Type: Configuration.AttributeType.List } definition || state.Attributes[definition.Slot] is not ListState list) return [];
+        return list.Entries.Take(AttributeOps.VisibleCount(definition, list, nowMs)).Select(e => e.Value).ToList();
+    }
+
+    public bool InSegment(ProfileState state, string segment) =>
+        Segments.FirstOrDefault(s => s.Name == segment) is { } found && state.InSegment(found.Index);
+
+    /// <summary>Sets an imported attribute (or a total counter's base) by name; false when not importable.</summary>
+    public bool Import(ProfileState state, string attribute, Value value, long nowMs)
+    {
+        Adopt(state);
+        if (Layout.Find(attribute) is not { } definition || !(definition.Type == Configuration.AttributeType.Imported || definition.IsTotal)) return false;
+        state.Attributes[definition.Slot] = AttributeOps.Import(definition, state.Attributes[definition.Slot], value, nowMs);
+        return true;
+    }
+}

@@ -1,0 +1,16 @@
+namespace Tailor.Core.Events;
+
+/// <summary>An incoming event's top-level fields. Nested objects and arrays are kept as raw JSON.</summary>
+public sealed class EventData
+{
+    private readonly Dictionary<string, Value> _fields;
+
+    public EventData(Dictionary<string, Value> fields) => _fields = fields;
+
+    public static EventData From(params (string Name, Value Value)[] fields) =>
+        new(fields.ToDictionary(f => f.Name, f => f.Value, StringComparer.Ordinal));
+
+    public Value this[string name] => _fields.TryGetValue(name, out var value) ? value : Value.Missing;
+
+    public IReadOnlyDictionary<string, Value> Fields => _fields;
+}

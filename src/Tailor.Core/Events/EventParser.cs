@@ -1,0 +1,95 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Tailor.Core.Events;
+
+/// <summary>
+/// Parses an event body (one JSON object) into <see cref="EventData"/>. Failures are values with a
+/// reason a client can act on (they become code 3004 "Invalid event object.").
+/// </summary>
+public static class EventParser
+{
+    public const int MaxDepth = 32;
+
+    public static bool TryParse(ReadOnlySpan<byte> json, out EventData? data, out string? error)
+    {
+        data = null;
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth + 1 });
+        try
+        {
+            if (!reader.Read())
+            {
+                error = "the body is empty; expected a JSON object";
+                return false;
+            }
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                error = $"the body must be a JSON object, found {Describe(reader.TokenType)}";
+                return false;
+            }
+            var fields = new Dictionary<string, Value>(StringComparer.Ordinal);
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var name = reader.GetString()!;
+                reader.Read();
+                Value value;
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.String: value = Value.FromString(reader.GetString()!); break;
+                    case JsonTokenType.Number:
+                        if (!reader.TryGetDouble(out var number) || double.IsInfinity(number))
+                        {
+                            error = $"field `{name}` holds a number out of range";
+                            return false;
+                        }
+                        value = Value.FromNumber(number);
+                        break;
+                    case JsonTokenType.True: value = Value.True; break;
+                    case JsonTokenType.False: value = Value.False; break;
+                    case JsonTokenType.Null: value = Value.Null; break;
+                    default:
+                        var start = reader.TokenStartIndex;
+                        reader.Skip();
+                        value = Value.FromJson(Encoding.UTF8.GetString(json[(int)start..(int)(reader.TokenStartIndex + 1)]));
+                        break;
+                }
+                if (!fields.TryAdd(name, value))
+                {
+                    error = $"field `{name}` appears twice";
+                    return false;
+                }
+            }
+            if (reader.Read())
+            {
+                error = "unexpected content after the JSON object";
+                return false;
+            }
+            data = new EventData(fields);
+            error = null;
+            return true;
+        }
+        catch (JsonException ex)
+        {
+            error = ex.Message.Contains("depth", StringComparison.OrdinalIgnoreCase)
+                ? $"the object is nested deeper than {MaxDepth} levels"
+                : $"invalid JSON at byte {reader.BytesConsumed}";
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            // Invalid UTF-8 or an invalid escape in a string value.
+            error = $"invalid text in JSON at byte {reader.BytesConsumed}";
+            return false;
+        }
+    }
+
+    private static string Describe(JsonTokenType token) => token switch
+    {
+        JsonTokenType.StartArray => "an array",
+        JsonTokenType.String => "a string",
+        JsonTokenType.Number => "a number",
+        JsonTokenType.True or JsonTokenType.False => "a boolean",
+        JsonTokenType.Null => "null",
+        _ => token.ToString(),
+    };
+}

@@ -1,0 +1,43 @@
+using Tailor.Core.Configuration;
+
+namespace Tailor.Core.Profiles;
+
+/// <summary>One attribute as the state layer needs it: kind and the options that shape its state.</summary>
+public sealed record AttributeDefinition(
+    string Name,
+    int Slot,
+    AttributeType Type,
+    CounterType CounterType,
+    DataType DataType,
+    long? TtlMs,
+    long? WindowMs,
+    int MaxItems,
+    bool Distinct,
+    long[] WindowsMs,
+    string[] WindowNames,
+    bool Sensitive,
+    bool IncrementFieldSet = false)
+{
+    public bool IsSliding => Type == AttributeType.Counter && CounterType == CounterType.Sliding;
+    public bool IsTotal => Type == AttributeType.Counter && CounterType == CounterType.Total;
+}
+
+/// <summary>The attribute slots and segment names of one audience in one configuration version.</summary>
+public sealed class AttributeLayout
+{
+    private readonly Dictionary<string, AttributeDefinition> _byName;
+
+    public AttributeLayout(IReadOnlyList<AttributeDefinition> attributes, IReadOnlyList<string> segments)
+    {
+        Attributes = attributes;
+        Segments = segments;
+        _byName = attributes.ToDictionary(a => a.Name, StringComparer.Ordinal);
+    }
+
+    public IReadOnlyList<AttributeDefinition> Attributes { get; }
+    public IReadOnlyList<string> Segments { get; }
+    public int Count => Attributes.Count;
+    public int SegmentCount => Segments.Count;
+
+    public AttributeDefinition? Find(string name) => _byName.GetValueOrDefault(name);
+}

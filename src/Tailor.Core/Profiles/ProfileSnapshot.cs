@@ -1,0 +1,225 @@
+using System.Text;
+
+namespace Tailor.Core.Profiles;
+
+/// <summary>
+/// Versioned binary snapshot of a <see cref="ProfileState"/>. Attributes and segments are stored by
+/// name, not slot, so a snapshot taken under one configuration loads under the next: attributes
+/// that no longer exist or changed kind are dropped, counter windows are matched by length.
+/// <para>Format v1 (little-endian; "varint" = 7-bit encoded):
+/// <c>"TPS" 0x01 | id:16 (big-endian UUID) | created:i64 | updated:i64 | events:i64 |
+/// identifiers: varint n × (key:str, value:str, added:i64) | batch segments: varint n × str |
+/// segments: varint n × str | attributes: varint n × (name:str, tag:u8, updated:i64, body)</c>
+/// with body: 1 scalar = value; 2 list = varint n × (value, at:i64); 3 sliding = varint w × window:i64,
+/// varint b × (window:varint, number:i64, sum:f64); 4 total = base:f64, sum:f64; and value =
+/// kind:u8 then str (string, json), f64 (number) or u8 (bool).</para>
+/// The format is frozen by a test; a change needs a new version number and a reader for the old one.
+/// </summary>
+public static class ProfileSnapshot
+{
+    public const byte Version = 1;
+    private static ReadOnlySpan<byte> Magic => "TPS"u8;
+
+    private const byte TagScalar = 1, TagList = 2, TagSliding = 3, TagTotal = 4;
+
+    public static byte[] Write(ProfileState state)
+    {
+        using var stream = new MemoryStream(256);
+        Write(state, stream);
+        return stream.ToArray();
+    }
+
+    public static void Write(ProfileState state, Stream stream)
+    {
+        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(Version);
+        w.Write(state.Id.ToByteArray(bigEndian: true));
+        w.Write(state.CreatedMs);
+        w.Write(state.UpdatedMs);
+        w.Write(state.EventCount);
+        w.Write7BitEncodedInt(state.Identifiers.Count);
+        foreach (var id in state.Identifiers)
+        {
+            w.Write(id.Identifier.Key);
+            w.Write(id.Identifier.Value);
+            w.Write(id.AddedMs);
+        }
+        w.Write7BitEncodedInt(state.BatchSegments.Length);
+        foreach (var segment in state.BatchSegments) w.Write(segment);
+        var segments = state.Layout.Segments.Where((_, i) => state.InSegment(i)).ToList();
+        w.Write7BitEncodedInt(segments.Count);
+        foreach (var segment in segments) w.Write(segment);
+
+        var attributes = state.Layout.Attributes.Where(a => state.Attributes[a.Slot] is not null).ToList();
+        w.Write7BitEncodedInt(attributes.Count);
+        foreach (var definition in attributes)
+        {
+            var attribute = state.Attributes[definition.Slot]!;
+            w.Write(definition.Name);
+            switch (attribute)
+            {
+                case ScalarState scalar:
+                    w.Write(TagScalar);
+                    w.Write(scalar.UpdatedMs);
+                    WriteValue(w, scalar.Value);
+                    break;
+                case ListState list:
+                    w.Write(TagList);
+                    w.Write(list.UpdatedMs);
+                    w.Write7BitEncodedInt(list.Count);
+                    foreach (var entry in list.Entries)
+                    {
+                        WriteValue(w, entry.Value);
+                        w.Write(entry.AtMs);
+                    }
+                    break;
+                case SlidingCounterState sliding:
+                    w.Write(TagSliding);
+                    w.Write(sliding.UpdatedMs);
+                    w.Write7BitEncodedInt(definition.WindowsMs.Length);
+                    foreach (var window in definition.WindowsMs) w.Write(window);
+                    w.Write7BitEncodedInt(sliding.BucketCount);
+                    foreach (var bucket in sliding.Buckets)
+                    {
+                        w.Write7BitEncodedInt(bucket.Window);
+                        w.Write(bucket.Number);
+                        w.Write(bucket.Sum);
+                    }
+                    break;
+                case TotalCounterState total:
+                    w.Write(TagTotal);
+                    w.Write(total.UpdatedMs);
+                    w.Write(total.Base);
+                    w.Write(total.Sum);
+                    break;
+                default:
+                    throw new InvalidOperationException($"unknown attribute state {attribute.GetType().Name}");
+            }
+        }
+    }
+
+    /// <summary>Reads a snapshot onto <paramref name="layout"/>. Throws <see cref="InvalidDataException"/> on a corrupt or unknown format.</summary>
+    public static ProfileState Read(ReadOnlySpan<byte> bytes, AttributeLayout layout)
+    {
+        if (bytes.Length < 4 || !bytes[..3].SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
+        if (bytes[3] != Version) throw new InvalidDataException($"unsupported profile snapshot version {bytes[3]}");
+        using var stream = new MemoryStream(bytes.ToArray(), writable: false);
+        using var r = new BinaryReader(stream, Encoding.UTF8);
+        try
+        {
+            r.ReadBytes(4);
+            var id = new Guid(r.ReadBytes(16), bigEndian: true);
+            var state = new ProfileState(id, r.ReadInt64(), layout) { UpdatedMs = r.ReadInt64(), EventCount = r.ReadInt64() };
+            var identifiers = r.Read7BitEncodedInt();
+            for (var i = 0; i < identifiers; i++)
+                state.AddIdentifier(new ProfileIdentifier(new Identifier(r.ReadString(), r.ReadString()), r.ReadInt64()));
+            var batch = new string[r.Read7BitEncodedInt()];
+            for (var i = 0; i < batch.Length; i++) batch[i] = r.ReadString();
+            state.SetBatchSegments(batch);
+            var segments = r.Read7BitEncodedInt();
+            for (var i = 0; i < segments; i++)
+            {
+                var index = IndexOf(layout.Segments, r.ReadString());
+                if (index >= 0) state.SetSegment(index, true);
+            }
+            var attributes = r.Read7BitEncodedInt();
+            for (var i = 0; i < attributes; i++)
+            {
+                var definition = layout.Find(r.ReadString());
+                var tag = r.ReadByte();
+                var updated = r.ReadInt64();
+                AttributeState? attribute = tag switch
+                {
+                    TagScalar => new ScalarState { Value = ReadValue(r), UpdatedMs = updated },
+                    TagList => ReadList(r, definition, updated),
+                    TagSliding => ReadSliding(r, definition, updated),
+                    TagTotal => new TotalCounterState { Base = r.ReadDouble(), Sum = r.ReadDouble(), UpdatedMs = updated },
+                    _ => throw new InvalidDataException($"unknown attribute tag {tag}"),
+                };
+                if (definition is not null && Fits(definition, attribute)) state.Attributes[definition.Slot] = attribute;
+            }
+            if (stream.Position != stream.Length) throw new InvalidDataException("trailing bytes after the profile snapshot");
+            return state;
+        }
+        catch (EndOfStreamException)
+        {
+            throw new InvalidDataException("truncated profile snapshot");
+        }
+    }
+
+    /// <summary>Moves a profile onto another configuration's layout, keeping what still fits.</summary>
+    internal static void Remap(ProfileState state, AttributeLayout layout)
+    {
+        var copy = Read(Write(state), layout);
+        state.Layout = layout;
+        state.Attributes = copy.Attributes;
+        state.SegmentBits = copy.SegmentBits;
+    }
+
+    private static bool Fits(AttributeDefinition definition, AttributeState? state) => state switch
+    {
+        ScalarState => definition.Type is Configuration.AttributeType.Single or Configuration.AttributeType.Imported,
+        ListState => definition.Type == Configuration.AttributeType.List,
+        SlidingCounterState => definition.IsSliding,
+        TotalCounterState => definition.IsTotal,
+        _ => false,
+    };
+
+    private static ListState ReadList(BinaryReader r, AttributeDefinition? definition, long updated)
+    {
+        var entries = new ListEntry[r.Read7BitEncodedInt()];
+        for (var i = 0; i < entries.Length; i++) entries[i] = new ListEntry(ReadValue(r), r.ReadInt64());
+        var list = new ListState();
+        list.Set(entries, definition?.MaxItems ?? entries.Length);
+        list.UpdatedMs = updated;
+        return list;
+    }
+
+    private static SlidingCounterState ReadSliding(BinaryReader r, AttributeDefinition? definition, long updated)
+    {
+        var windows = new long[r.Read7BitEncodedInt()];
+        for (var i = 0; i < windows.Length; i++) windows[i] = r.ReadInt64();
+        var counter = new SlidingCounterState { UpdatedMs = updated };
+        var buckets = r.Read7BitEncodedInt();
+        for (var i = 0; i < buckets; i++)
+        {
+            var window = r.Read7BitEncodedInt();
+            var number = r.ReadInt64();
+            var sum = r.ReadDouble();
+            // Windows are matched by length: a bucket's number only means something for its width.
+            var target = definition is null || window >= windows.Length ? -1 : Array.IndexOf(definition.WindowsMs, windows[window]);
+            if (target >= 0) counter.AddBucket(new SlidingCounterState.Bucket(target, number, sum));
+        }
+        return counter;
+    }
+
+    private static void WriteValue(BinaryWriter w, Value value)
+    {
+        w.Write((byte)value.Kind);
+        switch (value.Kind)
+        {
+            case ValueKind.String or ValueKind.Json: w.Write(value.String); break;
+            case ValueKind.Number: w.Write(value.Number); break;
+            case ValueKind.Bool: w.Write(value.IsTrue); break;
+        }
+    }
+
+    private static Value ReadValue(BinaryReader r) => (ValueKind)r.ReadByte() switch
+    {
+        ValueKind.Missing => Value.Missing,
+        ValueKind.Null => Value.Null,
+        ValueKind.String => Value.FromString(r.ReadString()),
+        ValueKind.Json => Value.FromJson(r.ReadString()),
+        ValueKind.Number => Value.FromNumber(r.ReadDouble()),
+        ValueKind.Bool => Value.FromBool(r.ReadBoolean()),
+        var kind => throw new InvalidDataException($"unknown value kind {(byte)kind}"),
+    };
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+            if (names[i] == name) return i;
+        return -1;
+    }
+}

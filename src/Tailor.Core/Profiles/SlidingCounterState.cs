@@ -1,0 +1,94 @@
+namespace Tailor.Core.Profiles;
+
+/// <summary>
+/// A sliding-window counter with bounded memory. Each window (the main one and every sub-window)
+/// is cut into <see cref="BucketsPerWindow"/> time buckets of width window/24; only non-empty
+/// buckets are stored, so a profile with few events stays small and one with many never holds more
+/// than 25 buckets per window. An increment counts for at least the whole window and leaves it
+/// within one bucket width after (e.g. 7 hours for a 7d window, 150 s for 1h).
+/// </summary>
+public sealed class SlidingCounterState : AttributeState
+{
+    public const int BucketsPerWindow = 24;
+
+    private Bucket[] _buckets = [];
+    private int _count;
+
+    /// <summary>A bucket of window <see cref="Window"/> numbered from the Unix epoch in units of its width.</summary>
+    public record struct Bucket(int Window, long Number, double Sum);
+
+    public static long BucketWidthMs(long windowMs) => Math.Max(1, windowMs / BucketsPerWindow);
+
+    public int BucketCount => _count;
+
+    public IEnumerable<Bucket> Buckets => _buckets.Take(_count);
+
+    /// <summary>Adds <paramref name="amount"/> at time <paramref name="nowMs"/> to every window.</summary>
+    public void Add(ReadOnlySpan<long> windowsMs, long nowMs, double amount)
+    {
+        Expire(windowsMs, nowMs);
+        for (var w = 0; w < windowsMs.Length; w++)
+        {
+            var number = nowMs / BucketWidthMs(windowsMs[w]);
+            var found = false;
+            for (var i = 0; i < _count; i++)
+            {
+                ref var bucket = ref _buckets[i];
+                if (bucket.Window == w && bucket.Number == number)
+                {
+                    bucket.Sum += amount;
+                    found = true;
+                    break;
+                }
+            }
+            if (!found) Append(new Bucket(w, number, amount));
+        }
+        UpdatedMs = nowMs;
+    }
+
+    /// <summary>The window's sum at <paramref name="nowMs"/>, without changing the state.</summary>
+    public double Read(int window, long windowMs, long nowMs)
+    {
+        var oldest = nowMs / BucketWidthMs(windowMs) - BucketsPerWindow;
+        var sum = 0.0;
+        for (var i = 0; i < _count; i++)
+        {
+            var bucket = _buckets[i];
+            if (bucket.Window == window && bucket.Number >= oldest) sum += bucket.Sum;
+        }
+        return sum;
+    }
+
+    /// <summary>Drops buckets that no window can see any more.</summary>
+    public void Expire(ReadOnlySpan<long> windowsMs, long nowMs)
+    {
+        var kept = 0;
+        for (var i = 0; i < _count; i++)
+        {
+            var bucket = _buckets[i];
+            if (bucket.Window < windowsMs.Length && bucket.Number >= nowMs / BucketWidthMs(windowsMs[bucket.Window]) - BucketsPerWindow)
+                _buckets[kept++] = bucket;
+        }
+        _count = kept;
+    }
+
+    /// <summary>Adds a bucket as is (merges and snapshots); equal buckets are summed.</summary>
+    public void AddBucket(Bucket bucket)
+    {
+        for (var i = 0; i < _count; i++)
+        {
+            if (_buckets[i].Window == bucket.Window && _buckets[i].Number == bucket.Number)
+            {
+                _buckets[i].Sum += bucket.Sum;
+                return;
+            }
+        }
+        Append(bucket);
+    }
+
+    private void Append(Bucket bucket)
+    {
+        if (_count == _buckets.Length) Array.Resize(ref _buckets, Math.Max(4, _count * 2));
+        _buckets[_count++] = bucket;
+    }
+}
