@@ -112,7 +112,7 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
         if (audience.EventTables.Count == 0) Error(audience.At("event_tables"), $"audience `{audience.Name}` needs at least one event table (database.table)");
 
         // Key events
-        var filterSymbols = new RuleSymbols { Context = RuleContext.EventFilter };
+        var filterSymbols = CompiledAudience.EventFilterSymbols;
         var keyEvents = new List<CompiledKeyEvent>();
         if (audience.KeyEvents.Count > MaxKeyEvents) Error(audience.At("key_events"), $"at most {MaxKeyEvents} key events per audience, found {audience.KeyEvents.Count}");
         foreach (var keyEvent in Unique(audience.KeyEvents, k => k.Name, "key event"))
@@ -136,9 +136,7 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
             attributeEvent.Add(attribute.Event is null ? -1 : keyEventNames.IndexOf(attribute.Event));
             attributeField.Add(attribute.Type == AttributeType.Counter ? attribute.IncrementField : attribute.Field);
         }
-        var symbols = definitions.ToDictionary(d => d.Name, d => new AttributeSymbol(d.Name, d.Slot,
-            d.Type == AttributeType.Counter ? StaticType.Number : d.DataType switch { DataType.String => StaticType.String, DataType.Number => StaticType.Number, _ => StaticType.Any },
-            d.Type == AttributeType.List, d.Type == AttributeType.Counter, d.WindowNames), StringComparer.Ordinal);
+        var symbols = CompiledAudience.SymbolsOf(definitions);
 
         // Batch segments
         var batchSegments = Unique(audience.BatchSegments, b => b.Id, "batch segment id", b => b.At("id")).Select(b => (b.Id, b.Name)).ToList();
@@ -277,17 +275,8 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
                 Error(service.At("allowed_origins"), $"origin `{origin}` must be scheme://host[:port] with no path, e.g. https://shop.example.com");
 
         var keyEventNames = audience.KeyEvents.Select(k => k.Name).ToList();
-        var profileSymbols = new RuleSymbols
-        {
-            Context = RuleContext.Profile,
-            Attributes = audience.Layout.Attributes.ToDictionary(d => d.Name, d => new AttributeSymbol(d.Name, d.Slot,
-                d.Type == AttributeType.Counter ? StaticType.Number : d.DataType switch { DataType.String => StaticType.String, DataType.Number => StaticType.Number, _ => StaticType.Any },
-                d.Type == AttributeType.List, d.Type == AttributeType.Counter, d.WindowNames), StringComparer.Ordinal),
-            Segments = audience.Segments.ToDictionary(s => s.Name, s => s.Index, StringComparer.Ordinal),
-            AllSegments = audience.Segments.Select(s => s.Name).ToList(),
-            BatchSegmentIds = audience.BatchSegments.Select(b => b.Id).ToHashSet(StringComparer.Ordinal),
-        };
-        var filterSymbols = new RuleSymbols { Context = RuleContext.EventFilter };
+        var profileSymbols = audience.ProfileSymbols;
+        var filterSymbols = CompiledAudience.EventFilterSymbols;
         var sections = new List<CompiledSection>();
         var sectionNames = new Dictionary<string, SectionConfig>(StringComparer.Ordinal);
         foreach (var personalization in Unique(service.Personalizations, p => p.Name, "personalization"))

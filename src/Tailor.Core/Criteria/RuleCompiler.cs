@@ -93,7 +93,7 @@ public static class RuleCompiler
                     if (operand.IsList || operand.Type is not (StaticType.Bool or StaticType.Any))
                     {
                         var hint = operand.Type == StaticType.Number ? $" (did you mean `{RuleFormatter.Format(expr)} > 0`?)" : "";
-                        return Fail(expr, expr.Offset, $"expected a condition, but `{RuleFormatter.Format(expr)}` is {Describe(operand)}{hint}");
+                        return Fail(expr, expr.Offset, $"expected a condition, but `{RuleFormatter.Format(expr)}` is {DescribeType(operand)}{hint}");
                     }
                     var get = operand.Get;
                     return new RuleNode(expr, s => get(s).IsTrue, NoChildren, Observer(operand));
@@ -476,6 +476,12 @@ public static class RuleCompiler
 
         private static string Describe(Operand operand)
         {
+            var what = DescribeType(operand);
+            return operand.Name is { } name ? $"`{name}` ({what})" : operand.Constant is { } c ? $"{what} {c}" : what;
+        }
+
+        private static string DescribeType(Operand operand)
+        {
             var what = operand.Type switch
             {
                 StaticType.String => "text",
@@ -484,8 +490,7 @@ public static class RuleCompiler
                 StaticType.Null => "null",
                 _ => "a value",
             };
-            if (operand.IsList) what = $"a list of {(operand.Type == StaticType.Any ? "values" : what)}";
-            return operand.Name is { } name ? $"`{name}` ({what})" : operand.Constant is { } c ? $"{what} {c}" : what;
+            return operand.IsList ? $"a list of {(operand.Type == StaticType.Any ? "values" : what)}" : what;
         }
 
         private static string Op(CompareOp op) => op switch

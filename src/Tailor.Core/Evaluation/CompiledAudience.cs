@@ -51,6 +51,45 @@ public sealed class CompiledAudience
         Segments = segments;
         BatchSegments = batchSegments;
         _keyEventsByTable = keyEvents.GroupBy(k => k.Table, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
+        ProfileSymbols = new RuleSymbols
+        {
+            Context = RuleContext.Profile,
+            Attributes = SymbolsOf(layout.Attributes),
+            Segments = segments.ToDictionary(s => s.Name, s => s.Index, StringComparer.Ordinal),
+            AllSegments = segments.Select(s => s.Name).ToList(),
+            BatchSegmentIds = batchSegments.Select(b => b.Id).ToHashSet(StringComparer.Ordinal),
+        };
+    }
+
+    /// <summary>Names of event filters: every name is an event field.</summary>
+    public static RuleSymbols EventFilterSymbols { get; } = new() { Context = RuleContext.EventFilter };
+
+    /// <summary>Names of section profile criteria: attributes, all segments, batch segments.</summary>
+    public RuleSymbols ProfileSymbols { get; }
+
+    /// <summary>How rules see attributes: counters are numbers, lists are lists, data_type decides the rest.</summary>
+    public static Dictionary<string, AttributeSymbol> SymbolsOf(IEnumerable<AttributeDefinition> attributes) =>
+        attributes.ToDictionary(d => d.Name, d => new AttributeSymbol(d.Name, d.Slot,
+            d.Type == Configuration.AttributeType.Counter ? StaticType.Number
+                : d.DataType switch { Configuration.DataType.String => StaticType.String, Configuration.DataType.Number => StaticType.Number, _ => StaticType.Any },
+            d.Type == Configuration.AttributeType.List, d.Type == Configuration.AttributeType.Counter, d.WindowNames), StringComparer.Ordinal);
+
+    /// <summary>Compiles an ad-hoc rule against this audience (tools, tests, explain).</summary>
+    public CompiledRule? CompileRule(string text, RuleContext context, out IReadOnlyList<RuleError> errors) =>
+        RuleCompiler.Compile(text, context == RuleContext.Profile ? ProfileSymbols : EventFilterSymbols, out errors);
+
+    /// <summary>Evaluates a rule compiled by <see cref="CompileRule"/> on a profile and/or event.</summary>
+    public bool Evaluate(CompiledRule rule, ProfileState? state, EventData? data, long nowMs)
+    {
+        if (state is not null) Adopt(state);
+        return rule.Evaluate(ProfileScope.For(Layout, state, data, nowMs));
+    }
+
+    /// <summary>Null when the rule holds, else the condition that failed with the values seen.</summary>
+    public string? Explain(CompiledRule rule, ProfileState? state, EventData? data, long nowMs)
+    {
+        if (state is not null) Adopt(state);
+        return rule.Explain(ProfileScope.For(Layout, state, data, nowMs));
     }
 
     public string Name { get; }
