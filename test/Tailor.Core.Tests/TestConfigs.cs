@@ -43,5 +43,5 @@ internal static class TestConfigs
         """;
 
     private static string Indent(string text, int spaces) =>
-        string.Join("\n", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => new string(' ', spaces) + l.Trim()));
+        string.Join("\n", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => new string(' ', spaces) + l.TrimEnd()));
 }

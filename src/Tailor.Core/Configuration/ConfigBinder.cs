@@ -81,7 +81,7 @@ internal sealed class ConfigBinder(List<ConfigError> errors)
         if (Fields(node, a, "an attribute", "name", "type", "event", "field", "ttl", "data_type", "max_items", "window", "distinct",
                 "sub_windows", "increment_field", "counter_type", "sensitive") is not { } f) return null;
         a.Name = Name(f, "name") ?? "";
-        a.Type = f["type"] is null ? Missing(f, "type", AttributeType.Imported) : Enum(f["type"], "type", AttributeType.Single) ?? AttributeType.Imported;
+        a.Type = f["type"] is null ? Missing<AttributeType?>(f, "type", null) : Enum(f["type"], "type", AttributeType.Single);
         a.Event = String(f["event"]);
         a.Field = String(f["field"]);
         a.Ttl = DurationValue(f["ttl"]);
@@ -233,7 +233,7 @@ internal sealed class ConfigBinder(List<ConfigError> errors)
     private RuleText? Rule(ConfigNode? node)
     {
         if (node is null) return null;
-        if (node is ScalarNode { Value: { } text } scalar) return new RuleText(text, scalar.ContentStart);
+        if (node is ScalarNode { Value: { } text } scalar) return new RuleText(text, scalar.ContentStart, scalar.ContinuationIndent);
         Error(node.Location, $"expected a rule as text, found {node.KindName}");
         return null;
     }
@@ -290,8 +290,12 @@ internal sealed class ConfigBinder(List<ConfigError> errors)
     {
         if (node is ScalarNode { Value: { } text })
         {
-            if (IPNetwork.TryParse(text, out var network)) return new IpNetwork(network);
-            if (!text.Contains('/') && IPAddress.TryParse(text, out var address)) return new IpNetwork(new IPNetwork(address, address.GetAddressBytes().Length * 8));
+            var slashAt = text.IndexOf('/');
+            // IPNetwork.TryParse silently clears host bits (10.0.0.1/8 → 10.0.0.0/8); an allow-list entry
+            // like that is ambiguous (the /8, or the one host?), so it is reported instead.
+            if (IPNetwork.TryParse(text, out var network) && IPAddress.TryParse(text[..slashAt], out var written) && written.Equals(network.BaseAddress))
+                return new IpNetwork(network);
+            if (slashAt < 0 && IPAddress.TryParse(text, out var address)) return new IpNetwork(new IPNetwork(address, address.GetAddressBytes().Length * 8));
             var hint = "";
             var slash = text.IndexOf('/');
             if (slash > 0 && IPAddress.TryParse(text[..slash], out var baseAddress) && int.TryParse(text[(slash + 1)..], out var prefix)
@@ -323,7 +327,12 @@ internal sealed class ConfigBinder(List<ConfigError> errors)
         }
         var result = new List<T>(sequence.Items.Count);
         foreach (var child in sequence.Items)
-            if (item(child) is { } value) result.Add(value);
+        {
+            var before = errors.Count;
+            if (item(child) is not { } value) continue;
+            if (value is ConfigElement element && errors.Count != before) element.BindFailed = true;
+            result.Add(value);
+        }
         return result;
     }
 

@@ -129,12 +129,17 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
         var definitions = new List<AttributeDefinition>();
         var attributeEvent = new List<int>();
         var attributeField = new List<string?>();
+        var invalidAttributes = new List<string>();
         foreach (var attribute in Unique(audience.Attributes, a => a.Name, "attribute"))
         {
-            if (CheckAttribute(attribute, keyEventNames, definitions.Count) is not { } definition) continue;
+            if (CheckAttribute(attribute, keyEventNames, definitions.Count) is not { } definition)
+            {
+                invalidAttributes.Add(attribute.Name);
+                continue;
+            }
             definitions.Add(definition);
             attributeEvent.Add(attribute.Event is null ? -1 : keyEventNames.IndexOf(attribute.Event));
-            attributeField.Add(attribute.Type == AttributeType.Counter ? attribute.IncrementField : attribute.Field);
+            attributeField.Add(definition.Type == AttributeType.Counter ? attribute.IncrementField : attribute.Field);
         }
         var symbols = CompiledAudience.SymbolsOf(definitions);
 
@@ -155,6 +160,7 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
                 Segments = new Dictionary<string, int>(available),
                 AllSegments = segmentNames,
                 BatchSegmentIds = batchIds,
+                Unchecked = invalidAttributes,
             });
             if (rule is not null) segments.Add(new CompiledSegment(segment.Name, segments.Count, rule));
             available[segment.Name] = segments.Count - 1;
@@ -187,47 +193,54 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
         var before = errors.Count;
         if (!AttributeNamePattern().IsMatch(a.Name))
             Error(a.At("name"), $"attribute name `{a.Name}` must start with a letter or _ and hold only letters, digits and _");
-        var type = ConfigBinder.ToSnake(a.Type.ToString());
+        if (a.Type is not { } attributeType) return null;
+        var type = ConfigBinder.ToSnake(attributeType.ToString());
+        var article = attributeType == AttributeType.Imported ? "an" : "a";
 
         void NotFor(string key, bool present, string appliesTo)
         {
-            if (present) Error(a.At(key), $"`{key}` does not apply to a {type} attribute; it is for {appliesTo}");
+            if (present) Error(a.At(key), $"`{key}` does not apply to {article} {type} attribute; it is for {appliesTo}");
         }
 
-        if (a.Type == AttributeType.Imported)
+        if (attributeType == AttributeType.Imported)
         {
             NotFor("event", a.Event is not null, "attributes updated by key events");
             NotFor("field", a.Field is not null, "single and list attributes");
         }
         else
         {
-            if (a.Event is null) Error(a.Location, $"attribute `{a.Name}` ({type}) needs `event`: the key event that updates it");
+            if (a.Event is null)
+            {
+                if (!a.Has("event")) Error(a.Location, $"attribute `{a.Name}` ({type}) needs `event`: the key event that updates it");
+            }
             else if (!keyEvents.Contains(a.Event))
                 Error(a.At("event"), $"unknown key event `{a.Event}`{Suggestions.DidYouMean(a.Event, keyEvents)}");
-            if (a.Type is AttributeType.Single or AttributeType.List && a.Field is null)
+            if (attributeType is AttributeType.Single or AttributeType.List && a.Field is null && !a.Has("field"))
                 Error(a.Location, $"attribute `{a.Name}` ({type}) needs `field`: the event field it keeps");
         }
-        NotFor("ttl", a.Ttl is not null && a.Type != AttributeType.Single, "single attributes");
-        NotFor("max_items", a.At("max_items") != a.Location && a.Type != AttributeType.List, "list attributes");
-        NotFor("distinct", a.Distinct && a.Type != AttributeType.List, "list attributes");
-        NotFor("increment_field", a.IncrementField is not null && a.Type != AttributeType.Counter, "counter attributes");
-        NotFor("counter_type", a.At("counter_type") != a.Location && a.Type != AttributeType.Counter, "counter attributes");
-        NotFor("sub_windows", a.SubWindows.Count > 0 && !(a.Type == AttributeType.Counter && a.CounterType == CounterType.Sliding), "sliding counters");
-        NotFor("data_type", a.At("data_type") != a.Location && a.Type == AttributeType.Counter, "single, list and imported attributes");
-        NotFor("field", a.Field is not null && a.Type == AttributeType.Counter, "single and list attributes (a counter sums `increment_field`)");
-        if (a.Type == AttributeType.List)
+        NotFor("ttl", a.Ttl is not null && attributeType != AttributeType.Single, "single attributes");
+        NotFor("max_items", a.Has("max_items") && attributeType != AttributeType.List, "list attributes");
+        NotFor("distinct", a.Distinct && attributeType != AttributeType.List, "list attributes");
+        NotFor("increment_field", a.IncrementField is not null && attributeType != AttributeType.Counter, "counter attributes");
+        NotFor("counter_type", a.Has("counter_type") && attributeType != AttributeType.Counter, "counter attributes");
+        NotFor("sub_windows", a.SubWindows.Count > 0 && !(attributeType == AttributeType.Counter && a.CounterType == CounterType.Sliding), "sliding counters");
+        NotFor("data_type", a.Has("data_type") && attributeType == AttributeType.Counter, "single, list and imported attributes");
+        NotFor("field", a.Field is not null && attributeType == AttributeType.Counter, "single and list attributes (a counter sums `increment_field`)");
+        if (attributeType == AttributeType.List)
         {
             if (a.MaxItems > MaxListItems) Error(a.At("max_items"), $"max_items is at most {MaxListItems}, found {a.MaxItems}");
             if (a.Window > MaxListWindow) Error(a.At("window"), $"a list's window is at most 60d, found {Duration.Format(a.Window.Value)}");
         }
         var windows = new List<long>();
         var windowNames = new List<string>();
-        if (a.Type == AttributeType.Counter)
+        if (attributeType == AttributeType.Counter)
         {
             if (a.CounterType == CounterType.Total)
                 NotFor("window", a.Window is not null, "sliding counters (a total counter counts all time)");
             else if (a.Window is not { } window)
-                Error(a.Location, $"sliding counter `{a.Name}` needs `window` (e.g. 7d), or `counter_type: total`");
+            {
+                if (!a.Has("window")) Error(a.Location, $"sliding counter `{a.Name}` needs `window` (e.g. 7d), or `counter_type: total`");
+            }
             else
             {
                 foreach (var w in a.SubWindows.Prepend(window))
@@ -241,28 +254,19 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
                 }
             }
         }
-        else if (a.Type != AttributeType.List)
+        else if (attributeType != AttributeType.List)
             NotFor("window", a.Window is not null, "list attributes and sliding counters");
 
-        if (errors.Count != before) return null;
-        return new AttributeDefinition(a.Name, slot, a.Type, a.CounterType, a.DataType,
+        if (errors.Count != before || a.BindFailed) return null;
+        return new AttributeDefinition(a.Name, slot, attributeType, a.CounterType, a.DataType,
             a.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : null,
-            a.Type == AttributeType.List && a.Window is { } listWindow ? (long)listWindow.TotalMilliseconds : windows.Count > 0 ? windows[0] : null,
+            attributeType == AttributeType.List && a.Window is { } listWindow ? (long)listWindow.TotalMilliseconds : windows.Count > 0 ? windows[0] : null,
             a.MaxItems, a.Distinct, windows.ToArray(), windowNames.ToArray(), a.Sensitive, a.IncrementField is not null);
     }
 
     private CompiledService? CompileService(ServiceConfig service, List<CompiledAudience> audiences, TailorConfig config)
     {
         var before = errors.Count;
-        var audience = audiences.FirstOrDefault(a => a.Name == service.Audience);
-        if (audience is null && service.Audience.Length > 0)
-        {
-            // An audience that exists but failed to compile was reported already.
-            if (!config.Audiences.Any(a => a.Name == service.Audience))
-                Error(service.At("audience"), $"unknown audience `{service.Audience}`{Suggestions.DidYouMean(service.Audience, config.Audiences.Select(a => a.Name))}");
-            return null;
-        }
-        if (audience is null) return null;
         if (service.Tokens.Count > MaxTokensPerService)
             Error(service.At("tokens"), $"a service has at most {MaxTokensPerService} tokens, found {service.Tokens.Count}");
         foreach (var _ in Unique(service.Tokens, t => t.Name, "token")) { }
@@ -273,6 +277,15 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
         foreach (var origin in service.AllowedOrigins)
             if (!OriginPattern().IsMatch(origin))
                 Error(service.At("allowed_origins"), $"origin `{origin}` must be scheme://host[:port] with no path, e.g. https://shop.example.com");
+
+        var audience = audiences.FirstOrDefault(a => a.Name == service.Audience);
+        if (audience is null)
+        {
+            // An audience that exists but failed to compile was reported already.
+            if (service.Audience.Length > 0 && !config.Audiences.Any(a => a.Name == service.Audience))
+                Error(service.At("audience"), $"unknown audience `{service.Audience}`{Suggestions.DidYouMean(service.Audience, config.Audiences.Select(a => a.Name))}");
+            return null;
+        }
 
         var keyEventNames = audience.KeyEvents.Select(k => k.Name).ToList();
         var profileSymbols = audience.ProfileSymbols;
@@ -356,7 +369,7 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
         foreach (var error in ruleErrors)
         {
             var (line, column) = LineColumn(rule.Text, error.Offset);
-            Error(rule.Start.Offset(line, column), $"in rule `{rule.Text}`: {error.Message}");
+            Error(rule.Start.Offset(line, column, rule.ContinuationIndent), $"in rule `{rule.Text}`: {error.Message}");
         }
         return compiled;
     }

@@ -11,11 +11,17 @@ public abstract class ConfigElement
     public SourceLocation At(string field) =>
         _fields is not null && _fields.TryGetValue(field, out var location) ? location : Location;
 
+    /// <summary>True when the binder rejected something inside this element (already reported).</summary>
+    public bool BindFailed { get; internal set; }
+
+    /// <summary>True when the field was written (even if its value was rejected).</summary>
+    public bool Has(string field) => _fields is not null && _fields.ContainsKey(field);
+
     internal void SetFieldLocation(string field, SourceLocation location) => (_fields ??= [])[field] = location;
 }
 
-/// <summary>A criteria-language text and where its first character is in the file.</summary>
-public sealed record RuleText(string Text, SourceLocation Start);
+/// <summary>A criteria-language text, where its first character is in the file, and the indent of its later lines.</summary>
+public sealed record RuleText(string Text, SourceLocation Start, int ContinuationIndent = 0);
 
 /// <summary>One account's whole configuration document (see docs/configuration.md).</summary>
 public sealed class TailorConfig : ConfigElement
@@ -63,7 +69,8 @@ public enum DataType { Any, String, Number }
 public sealed class AttributeConfig : ConfigElement
 {
     public string Name { get; set; } = "";
-    public AttributeType Type { get; set; }
+    /// <summary>Null when missing or unknown (already reported).</summary>
+    public AttributeType? Type { get; set; }
     public string? Event { get; set; }
     public string? Field { get; set; }
     public TimeSpan? Ttl { get; set; }

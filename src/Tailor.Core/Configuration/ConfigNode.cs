@@ -10,8 +10,10 @@ public abstract class ConfigNode(SourceLocation location)
     public abstract string KindName { get; }
 }
 
-public sealed class ScalarNode(SourceLocation location, string? value, bool quoted, SourceLocation contentStart) : ConfigNode(location)
+public sealed class ScalarNode(SourceLocation location, string? value, bool quoted, SourceLocation contentStart, int continuationIndent = 0) : ConfigNode(location)
 {
+    /// <summary>Columns of indentation before the 2nd and later lines of a block scalar's content.</summary>
+    public int ContinuationIndent { get; } = continuationIndent;
     /// <summary>The text, or null for YAML <c>~</c>/<c>null</c> and JSON <c>null</c>.</summary>
     public string? Value { get; } = value;
     /// <summary>True for quoted strings, which are never numbers, booleans or null.</summary>

@@ -5,9 +5,12 @@ public readonly record struct SourceLocation(string File, int Line, int Column)
 {
     public static SourceLocation None(string file) => new(file, 0, 0);
 
-    /// <summary>The location of a character at (line, column) of a text that starts here.</summary>
-    public SourceLocation Offset(int textLine, int textColumn) =>
-        textLine <= 1 ? this with { Column = Column + textColumn - 1 } : this with { Line = Line + textLine - 1, Column = textColumn };
+    /// <summary>
+    /// The location of a character at (line, column) of a text that starts here; lines after the first
+    /// are shifted by <paramref name="continuationIndent"/> (the indentation YAML strips from block scalars).
+    /// </summary>
+    public SourceLocation Offset(int textLine, int textColumn, int continuationIndent = 0) =>
+        textLine <= 1 ? this with { Column = Column + textColumn - 1 } : this with { Line = Line + textLine - 1, Column = continuationIndent + textColumn };
 
     public override string ToString() => $"{File}:{Line}:{Column}";
 }

@@ -384,6 +384,7 @@ public static class RuleCompiler
                 subWindow = index;
                 return attribute;
             }
+            if (symbols.Unchecked.Contains(dot > 0 ? name.Name[..dot] : name.Name)) return null;
             var candidates = symbols.Attributes.Values.SelectMany(a => a.SubWindows.Select(w => $"{a.Name}.{w}").Prepend(a.Name));
             Errors.Add(new RuleError(name.Offset, $"unknown attribute `{name.Name}`{Suggestions.DidYouMean(name.Name, candidates)}"));
             return null;

@@ -25,4 +25,6 @@ public sealed class RuleSymbols
     /// <summary>All segment names of the audience, to explain why one is not usable here.</summary>
     public IReadOnlyCollection<string> AllSegments { get; init; } = [];
     public IReadOnlyCollection<string> BatchSegmentIds { get; init; } = [];
+    /// <summary>Attributes that exist but were invalid (already reported): rules using them are not reported again.</summary>
+    public IReadOnlyCollection<string> Unchecked { get; init; } = [];
 }
