@@ -14,7 +14,12 @@ public static class EventParser
     public static bool TryParse(ReadOnlySpan<byte> json, out EventData? data, out string? error)
     {
         data = null;
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth + 1 });
+        if (json.Trim(" \t\r\n"u8).IsEmpty)
+        {
+            error = "the body is empty; expected a JSON object";
+            return false;
+        }
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = MaxDepth, AllowMultipleValues = true });
         try
         {
             if (!reader.Read())

@@ -1,0 +1,54 @@
+using System.Text;
+using Tailor.Core.Events;
+
+namespace Tailor.Core.Tests;
+
+/// <summary>Event bodies: what is accepted, and the reason given for what is not.</summary>
+public sealed class EventParserTests
+{
+    private static (EventData? Data, string? Error) Parse(string json) =>
+        EventParser.TryParse(Encoding.UTF8.GetBytes(json), out var data, out var error) ? (data, null) : (null, error);
+
+    [Fact]
+    public void Top_level_fields_are_read_and_nested_values_kept_as_raw_json()
+    {
+        var (data, error) = Parse("""{"td_client_id":"c1","n":12.5,"ok":true,"none":null,"tags":["a",{"b":1}],"o":{"x":[1,2]}}""");
+        Assert.Null(error);
+        Assert.Equal(Value.FromString("c1"), data!["td_client_id"]);
+        Assert.Equal(Value.FromNumber(12.5), data["n"]);
+        Assert.Equal(Value.True, data["ok"]);
+        Assert.Equal(Value.Null, data["none"]);
+        Assert.Equal(Value.FromJson("""["a",{"b":1}]"""), data["tags"]);
+        Assert.Equal(Value.FromJson("""{"x":[1,2]}"""), data["o"]);
+        Assert.Equal(Value.Missing, data["absent"]);
+    }
+
+    [Theory]
+    [InlineData("", "the body is empty; expected a JSON object")]
+    [InlineData("[1]", "the body must be a JSON object, found an array")]
+    [InlineData("\"x\"", "the body must be a JSON object, found a string")]
+    [InlineData("{\"a\":1", "invalid JSON at byte")]
+    [InlineData("{\"a\":1}{}", "unexpected content after the JSON object")]
+    [InlineData("{\"a\":1,\"a\":2}", "field `a` appears twice")]
+    [InlineData("{\"a\":1e400}", "field `a` holds a number out of range")]
+    [InlineData("{a:1}", "invalid JSON at byte")]
+    public void Bad_bodies_are_rejected_with_a_reason(string json, string reason) =>
+        Assert.StartsWith(reason, Parse(json).Error, StringComparison.Ordinal);
+
+    [Fact]
+    public void Nesting_deeper_than_32_levels_is_rejected()
+    {
+        var ok = "{\"a\":" + new string('[', 31) + new string(']', 31) + "}";
+        Assert.Null(Parse(ok).Error);
+        var deep = "{\"a\":" + new string('[', 32) + new string(']', 32) + "}";
+        Assert.Equal("the object is nested deeper than 32 levels", Parse(deep).Error);
+    }
+
+    [Fact]
+    public void Invalid_utf8_is_rejected()
+    {
+        byte[] bytes = [.. "{\"a\":\""u8, 0xC3, 0x28, .. "\"}"u8];
+        Assert.False(EventParser.TryParse(bytes, out _, out var error));
+        Assert.NotNull(error);
+    }
+}

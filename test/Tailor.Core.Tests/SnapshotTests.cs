@@ -1,0 +1,109 @@
+using Tailor.Core.Evaluation;
+using Tailor.Core.Profiles;
+
+namespace Tailor.Core.Tests;
+
+/// <summary>Profile snapshots round-trip, survive configuration changes, and keep a frozen format.</summary>
+public sealed class SnapshotTests
+{
+    private static readonly Guid FixedId = Guid.Parse("019a0000-0000-7000-8000-000000000001");
+
+    /// <summary>A profile with every kind of attribute state, built deterministically.</summary>
+    private static (RuleHarness Harness, ProfileState State) Sample()
+    {
+        var h = new RuleHarness();
+        h.State = h.Audience.NewProfile(FixedId, h.NowMs);
+        h.State.AddIdentifiers([new("user_id", "u1"), new("email", "a@x.io")], h.NowMs);
+        h.Event(("product", "boots"), ("price", 12.5), ("tag", "a"), ("city", "Oslo"), ("secret", "s"));
+        h.Time.Advance(TimeSpan.FromHours(3));
+        h.Event(("product", "hat"), ("tag", "b"));
+        h.Audience.ApplyEvent(h.State, "db1.events", RuleHarness.Data(("type", "buy"), ("amount", 150)), h.NowMs);
+        h.Audience.Import(h.State, "tier", Value.FromJson("""{"level":"gold"}"""), h.NowMs);
+        h.Audience.Import(h.State, "spent", Value.FromNumber(1000), h.NowMs);
+        h.State.SetBatchSegments(["42"]);
+        return (h, h.State);
+    }
+
+    private static void AssertSameProfile(RuleHarness h, ProfileState expected, ProfileState actual)
+    {
+        Assert.Equal(expected.Id, actual.Id);
+        Assert.Equal(expected.CreatedMs, actual.CreatedMs);
+        Assert.Equal(expected.UpdatedMs, actual.UpdatedMs);
+        Assert.Equal(expected.EventCount, actual.EventCount);
+        Assert.Equal(expected.Identifiers, actual.Identifiers);
+        Assert.Equal(expected.BatchSegments, actual.BatchSegments);
+        Assert.Equal(expected.SegmentBits, actual.SegmentBits);
+        foreach (var name in new[] { "last", "price", "views", "views.1h", "views.1d", "spent", "tier", "city", "secret" })
+            Assert.Equal(h.Audience.ReadAttribute(expected, name, h.NowMs), h.Audience.ReadAttribute(actual, name, h.NowMs));
+        Assert.Equal(h.Audience.ReadList(expected, "tags", h.NowMs), h.Audience.ReadList(actual, "tags", h.NowMs));
+        Assert.Equal(ProfileSnapshot.Write(expected), ProfileSnapshot.Write(actual));
+    }
+
+    [Fact]
+    public void A_snapshot_round_trips_every_attribute_kind()
+    {
+        var (h, state) = Sample();
+        var copy = ProfileSnapshot.Read(ProfileSnapshot.Write(state), h.Audience.Layout);
+        AssertSameProfile(h, state, copy);
+        Assert.True(h.Audience.InSegment(copy, "active"));
+        Assert.True(h.Audience.InSegment(copy, "big"));
+    }
+
+    /// <summary>
+    /// The v1 bytes of <see cref="Sample"/>. If this test fails the format changed: bump
+    /// <see cref="ProfileSnapshot.Version"/> and keep a reader for version 1 instead of editing this.
+    /// </summary>
+    private const string FrozenV1 =
+        "VFBTAQGaAAAAAHAAgAAAAAAAAAEAqNp2mwEAAIBzf3ebAQAAAwAAAAAAAAACB3VzZXJfaWQCdTEAqNp2mwEAAAVlbWFpbAZhQHguaW8AqNp2mwEAAAECNDICBmFjdGl2ZQNiaWcIBGxhc3QBgHN/d5sBAAACA2hhdAVwcmljZQEAqNp2mwEAAAMAAAAAAAApQAR0YWdzAoBzf3ebAQAAAgIBYoBzf3ebAQAAAgFhAKjadpsBAAAFdmlld3MDgHN/d5sBAAADAIQMJAAAAACA7jYAAAAAAABcJgUAAAAABADwEQEAAAAAAAAAAAAAAAhAApB9BwAAAAAAAAAAAAAA8D8ByMWzAAAAAAAAAAAAAAAAQAKTfQcAAAAAAAAAAAAAAABABXNwZW50BIBzf3ebAQAAAAAAAABAj0AAAAAAAMBiQAR0aWVyAYBzf3ebAQAABRB7ImxldmVsIjoiZ29sZCJ9BGNpdHkBAKjadpsBAAACBE9zbG8Gc2VjcmV0AQCo2nabAQAAAgFz";
+
+    [Fact]
+    public void The_snapshot_format_is_frozen()
+    {
+        var (h, state) = Sample();
+        var bytes = ProfileSnapshot.Write(state);
+        Assert.Equal(FrozenV1, Convert.ToBase64String(bytes));
+        AssertSameProfile(h, state, ProfileSnapshot.Read(Convert.FromBase64String(FrozenV1), h.Audience.Layout));
+    }
+
+    [Fact]
+    public void A_snapshot_loads_under_a_changed_configuration_keeping_what_still_fits()
+    {
+        var (h, state) = Sample();
+        // New config: `last` removed, `price` became a list, views lost its 1h window and gained 2d, a new attribute added.
+        var changed = TestConfigs.Load(TestConfigs.Audience("""
+            - { name: fresh, type: imported }
+            - { name: price, type: list, event: view, field: price }
+            - { name: tags, type: list, event: view, field: tag, max_items: 1 }
+            - { name: views, type: counter, event: view, window: 7d, sub_windows: [1d, 2d] }
+            - { name: spent, type: counter, event: buy, increment_field: amount, counter_type: total }
+            - { name: tier, type: imported }
+            """, "- { name: big, rule: 'spent > 100' }")).Audiences["people"];
+        var now = h.NowMs;
+        var moved = ProfileSnapshot.Read(ProfileSnapshot.Write(state), changed.Layout);
+        Assert.Equal(Value.Missing, changed.ReadAttribute(moved, "last", now));
+        Assert.Equal(Value.Missing, changed.ReadAttribute(moved, "price", now));
+        Assert.Equal(["b"], changed.ReadList(moved, "tags", now).Select(v => v.String));
+        Assert.Equal(3, changed.ReadAttribute(moved, "views.7d", now).Number);
+        Assert.Equal(3, changed.ReadAttribute(moved, "views.1d", now).Number);
+        Assert.Equal(0, changed.ReadAttribute(moved, "views.2d", now).Number);
+        Assert.Equal(1150, changed.ReadAttribute(moved, "spent", now).Number);
+        Assert.True(changed.InSegment(moved, "big"));
+
+        // The same happens in place when a profile built under the old config meets the new one.
+        changed.ApplyEvent(state, "db1.events", RuleHarness.Data(("tag", "c")), now);
+        Assert.Same(changed.Layout, state.Layout);
+        Assert.Equal(["c"], changed.ReadList(state, "tags", now).Select(v => v.String));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("VFBT")]
+    [InlineData("WFBTAQ==")]
+    [InlineData("VFBTAg==")]
+    [InlineData("VFBTAQGaAAAAAHAAgAAAAAAAAAEAILA7")]
+    public void A_corrupt_snapshot_is_rejected_with_InvalidDataException(string base64)
+    {
+        var h = new RuleHarness();
+        Assert.Throws<InvalidDataException>(() => ProfileSnapshot.Read(Convert.FromBase64String(base64), h.Audience.Layout));
+    }
+}
