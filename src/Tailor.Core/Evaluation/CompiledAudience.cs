@@ -29,6 +29,7 @@ public sealed class CompiledAudience
     // Per attribute slot: index of its key event (-1 for imported) and the event field it reads.
     private readonly int[] _attributeEvent;
     private readonly string?[] _attributeField;
+    private readonly CompiledSegment[] _segments;
 
     internal CompiledAudience(
         string name,
@@ -48,7 +49,8 @@ public sealed class CompiledAudience
         Layout = layout;
         _attributeEvent = attributeEvent;
         _attributeField = attributeField;
-        Segments = segments;
+        _segments = segments.ToArray();
+        Segments = _segments;
         BatchSegments = batchSegments;
         _keyEventsByTable = keyEvents.GroupBy(k => k.Table, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
         ProfileSymbols = new RuleSymbols
@@ -162,8 +164,8 @@ public sealed class CompiledAudience
         var updated = 0;
         if (matched != 0)
         {
-            var attributes = Layout.Attributes;
-            for (var slot = 0; slot < attributes.Count; slot++)
+            var attributes = Layout.Definitions;
+            for (var slot = 0; slot < attributes.Length; slot++)
             {
                 var keyEvent = _attributeEvent[slot];
                 if (keyEvent < 0 || (matched & (1UL << keyEvent)) == 0) continue;
@@ -187,7 +189,7 @@ public sealed class CompiledAudience
         Adopt(state);
         var scope = ProfileScope.For(Layout, state, null, nowMs);
         ulong entered = 0, exited = 0;
-        foreach (var segment in Segments)
+        foreach (var segment in _segments)
         {
             var was = state.InSegment(segment.Index);
             var now = segment.Rule.Evaluate(scope);

@@ -24,10 +24,18 @@ public sealed class CompiledSection
         EventFilter = eventFilter;
         Profile = profile;
         AcceptUnknownProfiles = acceptUnknownProfiles;
-        Attributes = attributes;
-        Strings = strings;
-        BatchSegments = batchSegments;
+        AttributeArray = attributes.ToArray();
+        Attributes = AttributeArray;
+        StringArray = strings.ToArray();
+        Strings = StringArray;
+        BatchSegmentArray = batchSegments.ToArray();
+        BatchSegments = BatchSegmentArray;
     }
+
+    // Arrays for the offers writer: foreach over an interface boxes an enumerator per loop.
+    internal PayloadAttribute[] AttributeArray { get; }
+    internal (JsonEncodedText Output, string Value)[] StringArray { get; }
+    internal string[] BatchSegmentArray { get; }
 
     public string Personalization { get; }
     public string Name { get; }
@@ -54,6 +62,8 @@ public sealed class CompiledService
     private static readonly JsonEncodedText BatchSegmentsName = JsonEncodedText.Encode("batch_segments");
     private static readonly JsonEncodedText IdName = JsonEncodedText.Encode("id");
 
+    private readonly CompiledSection[] _sections;
+
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_scratch;
     [ThreadStatic] private static Utf8JsonWriter? t_scratchWriter;
 
@@ -65,7 +75,8 @@ public sealed class CompiledService
         AllowedOrigins = source.AllowedOrigins.ToHashSet(StringComparer.Ordinal);
         Tokens = source.Tokens.Select(t => new CompiledToken(t.Name, t.AllowedIps)).ToList();
         ConcurrentLimit = source.Limits.Concurrent;
-        Sections = sections;
+        _sections = sections.ToArray();
+        Sections = _sections;
     }
 
     public string Name { get; }
@@ -99,7 +110,7 @@ public sealed class CompiledService
         var size = 13L; // {"offers":{}}
         var matched = 0;
         List<string>? cut = null;
-        foreach (var section in Sections)
+        foreach (var section in _sections)
         {
             if (!Matches(section, scope, applied, profileIsNew)) continue;
             matched++;
@@ -119,16 +130,14 @@ public sealed class CompiledService
         }
         writer.WriteEndObject();
         writer.WriteEndObject();
-        return cut is null && matched == 0 ? NoOffers : new OffersSummary(matched, (IReadOnlyList<string>?)cut ?? []);
+        return new OffersSummary(matched, (IReadOnlyList<string>?)cut ?? []);
     }
-
-    private static readonly OffersSummary NoOffers = new(0, []);
 
     private static void WriteSection(Utf8JsonWriter writer, CompiledSection section, ProfileState state, long nowMs, bool isPublic)
     {
         writer.WriteStartObject();
         var attributesOpen = false;
-        foreach (var payload in section.Attributes)
+        foreach (var payload in section.AttributeArray)
         {
             var definition = payload.Attribute;
             if (isPublic && definition.Sensitive) continue;
@@ -151,14 +160,14 @@ public sealed class CompiledService
             writer.WritePropertyName(payload.Output);
             WriteValue(writer, value);
         }
-        foreach (var (output, text) in section.Strings)
+        foreach (var (output, text) in section.StringArray)
         {
             OpenAttributes(writer, ref attributesOpen);
             writer.WriteString(output, text);
         }
         if (attributesOpen) writer.WriteEndObject();
         var segmentsOpen = false;
-        foreach (var id in section.BatchSegments)
+        foreach (var id in section.BatchSegmentArray)
         {
             if (!state.InBatchSegment(id)) continue;
             if (!segmentsOpen)

@@ -9,7 +9,7 @@ internal sealed class ProfileScope : EvalScope
 {
     [ThreadStatic] private static ProfileScope? t_cached;
 
-    private IReadOnlyList<AttributeDefinition> _attributes = [];
+    private AttributeDefinition[] _attributes = [];
     private ProfileState? _state;
     private EventData? _event;
     private long _nowMs;
@@ -18,7 +18,7 @@ internal sealed class ProfileScope : EvalScope
     public static ProfileScope For(AttributeLayout layout, ProfileState? state, EventData? data, long nowMs)
     {
         var scope = t_cached ??= new ProfileScope();
-        scope._attributes = layout.Attributes;
+        scope._attributes = layout.Definitions;
         scope._state = state;
         scope._event = data;
         scope._nowMs = nowMs;

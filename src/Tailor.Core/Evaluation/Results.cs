@@ -10,4 +10,4 @@ public readonly record struct ApplyResult(ulong MatchedKeyEvents, int Attributes
 public sealed record SectionExplanation(string Personalization, string Section, bool Matched, string? FailedCondition);
 
 /// <summary>What the offers writer did besides writing (sections cut by the response cap).</summary>
-public sealed record OffersSummary(int SectionsMatched, IReadOnlyList<string> SectionsCut);
+public readonly record struct OffersSummary(int SectionsMatched, IReadOnlyList<string> SectionsCut);

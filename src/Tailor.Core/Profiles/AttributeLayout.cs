@@ -29,12 +29,15 @@ public sealed class AttributeLayout
 
     public AttributeLayout(IReadOnlyList<AttributeDefinition> attributes, IReadOnlyList<string> segments)
     {
-        Attributes = attributes;
+        Definitions = attributes.ToArray();
+        Attributes = Definitions;
         Segments = segments;
         _byName = attributes.ToDictionary(a => a.Name, StringComparer.Ordinal);
     }
 
     public IReadOnlyList<AttributeDefinition> Attributes { get; }
+    /// <summary>The same as <see cref="Attributes"/>, as an array for hot loops (no enumerator boxing).</summary>
+    internal AttributeDefinition[] Definitions { get; }
     public IReadOnlyList<string> Segments { get; }
     public int Count => Attributes.Count;
     public int SegmentCount => Segments.Count;

@@ -26,12 +26,13 @@ public sealed class SlidingCounterState : AttributeState
     /// <summary>Adds <paramref name="amount"/> at time <paramref name="nowMs"/> to every window.</summary>
     public void Add(ReadOnlySpan<long> windowsMs, long nowMs, double amount)
     {
-        Expire(windowsMs, nowMs);
+        var expired = false;
         for (var w = 0; w < windowsMs.Length; w++)
         {
             var number = nowMs / BucketWidthMs(windowsMs[w]);
+            // The current bucket of a window is almost always among the last few: search backwards.
             var found = false;
-            for (var i = 0; i < _count; i++)
+            for (var i = _count - 1; i >= 0; i--)
             {
                 ref var bucket = ref _buckets[i];
                 if (bucket.Window == w && bucket.Number == number)
@@ -41,7 +42,14 @@ public sealed class SlidingCounterState : AttributeState
                     break;
                 }
             }
-            if (!found) Append(new Bucket(w, number, amount));
+            if (found) continue;
+            // A new bucket starts: the moment to drop the ones no window sees any more.
+            if (!expired)
+            {
+                Expire(windowsMs, nowMs);
+                expired = true;
+            }
+            Append(new Bucket(w, number, amount));
         }
         UpdatedMs = nowMs;
     }
@@ -62,11 +70,13 @@ public sealed class SlidingCounterState : AttributeState
     /// <summary>Drops buckets that no window can see any more.</summary>
     public void Expire(ReadOnlySpan<long> windowsMs, long nowMs)
     {
+        Span<long> oldest = windowsMs.Length <= 16 ? stackalloc long[windowsMs.Length] : new long[windowsMs.Length];
+        for (var w = 0; w < windowsMs.Length; w++) oldest[w] = nowMs / BucketWidthMs(windowsMs[w]) - BucketsPerWindow;
         var kept = 0;
         for (var i = 0; i < _count; i++)
         {
             var bucket = _buckets[i];
-            if (bucket.Window < windowsMs.Length && bucket.Number >= nowMs / BucketWidthMs(windowsMs[bucket.Window]) - BucketsPerWindow)
+            if (bucket.Window < windowsMs.Length && bucket.Number >= oldest[bucket.Window])
                 _buckets[kept++] = bucket;
         }
         _count = kept;
