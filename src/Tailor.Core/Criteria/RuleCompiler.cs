@@ -62,42 +62,42 @@ public static class RuleCompiler
             switch (expr)
             {
                 case AndExpr and:
-                {
-                    var l = Predicate(and.Left);
-                    var r = Predicate(and.Right);
-                    Func<EvalScope, bool> le = l.Evaluate, re = r.Evaluate;
-                    return new RuleNode(expr, s => le(s) && re(s), [l, r], null);
-                }
+                    {
+                        var l = Predicate(and.Left);
+                        var r = Predicate(and.Right);
+                        Func<EvalScope, bool> le = l.Evaluate, re = r.Evaluate;
+                        return new RuleNode(expr, s => le(s) && re(s), [l, r], null);
+                    }
                 case OrExpr or:
-                {
-                    var l = Predicate(or.Left);
-                    var r = Predicate(or.Right);
-                    Func<EvalScope, bool> le = l.Evaluate, re = r.Evaluate;
-                    return new RuleNode(expr, s => le(s) || re(s), [l, r], null);
-                }
+                    {
+                        var l = Predicate(or.Left);
+                        var r = Predicate(or.Right);
+                        Func<EvalScope, bool> le = l.Evaluate, re = r.Evaluate;
+                        return new RuleNode(expr, s => le(s) || re(s), [l, r], null);
+                    }
                 case NotExpr not:
-                {
-                    var inner = Predicate(not.Operand);
-                    var ie = inner.Evaluate;
-                    return new RuleNode(expr, s => !ie(s), [inner], null);
-                }
+                    {
+                        var inner = Predicate(not.Operand);
+                        var ie = inner.Evaluate;
+                        return new RuleNode(expr, s => !ie(s), [inner], null);
+                    }
                 case CompareExpr compare: return Compare(compare);
                 case InExpr inExpr: return In(inExpr);
                 case TextExpr text: return Text(text);
                 case IsNullExpr isNull: return IsNull(isNull);
                 case WithinExpr within: return Within(within);
                 default:
-                {
-                    var operand = Operand(expr);
-                    if (operand is null) return new RuleNode(expr, static _ => false, NoChildren, null);
-                    if (operand.IsList || operand.Type is not (StaticType.Bool or StaticType.Any))
                     {
-                        var hint = operand.Type == StaticType.Number ? $" (did you mean `{RuleFormatter.Format(expr)} > 0`?)" : "";
-                        return Fail(expr, expr.Offset, $"expected a condition, but `{RuleFormatter.Format(expr)}` is {DescribeType(operand)}{hint}");
+                        var operand = Operand(expr);
+                        if (operand is null) return new RuleNode(expr, static _ => false, NoChildren, null);
+                        if (operand.IsList || operand.Type is not (StaticType.Bool or StaticType.Any))
+                        {
+                            var hint = operand.Type == StaticType.Number ? $" (did you mean `{RuleFormatter.Format(expr)} > 0`?)" : "";
+                            return Fail(expr, expr.Offset, $"expected a condition, but `{RuleFormatter.Format(expr)}` is {DescribeType(operand)}{hint}");
+                        }
+                        var get = operand.Get;
+                        return new RuleNode(expr, s => get(s).IsTrue, NoChildren, Observer(operand));
                     }
-                    var get = operand.Get;
-                    return new RuleNode(expr, s => get(s).IsTrue, NoChildren, Observer(operand));
-                }
             }
         }
 

@@ -41,40 +41,40 @@ public static class AttributeOps
         switch (definition.Type)
         {
             case AttributeType.Single:
-            {
-                if (Normalize(definition, fieldValue) is not { } value) return state;
-                var scalar = state as ScalarState ?? new ScalarState();
-                scalar.Value = value;
-                scalar.UpdatedMs = nowMs;
-                return scalar;
-            }
+                {
+                    if (Normalize(definition, fieldValue) is not { } value) return state;
+                    var scalar = state as ScalarState ?? new ScalarState();
+                    scalar.Value = value;
+                    scalar.UpdatedMs = nowMs;
+                    return scalar;
+                }
             case AttributeType.List:
-            {
-                if (Normalize(definition, fieldValue) is not { } value) return state;
-                var list = state as ListState ?? new ListState();
-                if (definition.WindowMs is { } window) list.Expire(nowMs - window);
-                list.Add(value, nowMs, definition.MaxItems, definition.Distinct);
-                return list;
-            }
+                {
+                    if (Normalize(definition, fieldValue) is not { } value) return state;
+                    var list = state as ListState ?? new ListState();
+                    if (definition.WindowMs is { } window) list.Expire(nowMs - window);
+                    list.Add(value, nowMs, definition.MaxItems, definition.Distinct);
+                    return list;
+                }
             case AttributeType.Counter:
-            {
-                // Without increment_field each matching event counts 1; with it, the field's number.
-                var amount = 1.0;
-                if (definition.IncrementFieldSet)
                 {
-                    if (!fieldValue.TryGetNumber(out amount) || !double.IsFinite(amount)) return state;
+                    // Without increment_field each matching event counts 1; with it, the field's number.
+                    var amount = 1.0;
+                    if (definition.IncrementFieldSet)
+                    {
+                        if (!fieldValue.TryGetNumber(out amount) || !double.IsFinite(amount)) return state;
+                    }
+                    if (definition.IsTotal)
+                    {
+                        var total = state as TotalCounterState ?? new TotalCounterState();
+                        total.Sum += amount;
+                        total.UpdatedMs = nowMs;
+                        return total;
+                    }
+                    var sliding = state as SlidingCounterState ?? new SlidingCounterState();
+                    sliding.Add(definition.WindowsMs, nowMs, amount);
+                    return sliding;
                 }
-                if (definition.IsTotal)
-                {
-                    var total = state as TotalCounterState ?? new TotalCounterState();
-                    total.Sum += amount;
-                    total.UpdatedMs = nowMs;
-                    return total;
-                }
-                var sliding = state as SlidingCounterState ?? new SlidingCounterState();
-                sliding.Add(definition.WindowsMs, nowMs, amount);
-                return sliding;
-            }
             default:
                 return state;
         }
