@@ -120,3 +120,17 @@ public sealed class ExampleConfigTests
             later.Explanation![0].FailedCondition);
     }
 }
+
+/// <summary>Every configuration shipped in samples/ stays valid.</summary>
+public sealed class SampleConfigTests
+{
+    public static TheoryData<string> Samples() => [.. Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "samples"), "*.yaml").Select(Path.GetFileName)!];
+
+    [Theory]
+    [MemberData(nameof(Samples))]
+    public void The_sample_configuration_is_valid(string file)
+    {
+        var result = Tailor.Core.Configuration.ConfigLoader.LoadFile(Path.Combine(AppContext.BaseDirectory, "samples", file));
+        Assert.True(result.Succeeded, string.Join("\n", result.Errors));
+    }
+}

@@ -150,7 +150,7 @@ public sealed class CompiledService
                 OpenAttributes(writer, ref attributesOpen);
                 writer.WritePropertyName(payload.Output);
                 writer.WriteStartArray();
-                for (var i = 0; i < count; i++) WriteValue(writer, list[i].Value);
+                for (var i = 0; i < count; i++) ValueJson.Write(writer, list[i].Value);
                 writer.WriteEndArray();
                 continue;
             }
@@ -158,7 +158,7 @@ public sealed class CompiledService
             if (value.IsAbsent) continue;
             OpenAttributes(writer, ref attributesOpen);
             writer.WritePropertyName(payload.Output);
-            WriteValue(writer, value);
+            ValueJson.Write(writer, value);
         }
         foreach (var (output, text) in section.StringArray)
         {
@@ -190,18 +190,6 @@ public sealed class CompiledService
         writer.WritePropertyName(AttributesName);
         writer.WriteStartObject();
         open = true;
-    }
-
-    internal static void WriteValue(Utf8JsonWriter writer, Value value)
-    {
-        switch (value.Kind)
-        {
-            case ValueKind.String: writer.WriteStringValue(value.String); break;
-            case ValueKind.Number: writer.WriteNumberValue(value.Number); break;
-            case ValueKind.Bool: writer.WriteBooleanValue(value.IsTrue); break;
-            case ValueKind.Json: writer.WriteRawValue(value.String, skipInputValidation: true); break;
-            default: writer.WriteNullValue(); break;
-        }
     }
 
     /// <summary>The offers as a JSON string (tests, CLI, explain output).</summary>

@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Tailor.Server.Accounts;
+
+/// <summary>
+/// Key and token secrets: generated here, shown once, stored only as HMAC-SHA256 under the server's
+/// secret (a file in the data directory, mode 600). Lookups compare hashes, never secrets.
+/// </summary>
+public sealed class Secrets
+{
+    private readonly byte[] _serverSecret;
+
+    public Secrets(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, "server.secret");
+        if (!File.Exists(path))
+        {
+            var fresh = RandomNumberGenerator.GetBytes(32);
+            using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096, FileOptions.WriteThrough))
+                stream.Write(fresh);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        _serverSecret = File.ReadAllBytes(path);
+        if (_serverSecret.Length != 32) throw new InvalidOperationException($"{path} is not a 32-byte server secret");
+        AdminKey = LoadOrCreateAdminKey(Path.Combine(dataDirectory, "admin.key"));
+    }
+
+    /// <summary>The server administrator's key (creates accounts); kept in admin.key, mode 600.</summary>
+    public string AdminKey { get; }
+
+    public byte[] Hash(string secret) => HMACSHA256.HashData(_serverSecret, Encoding.UTF8.GetBytes(secret));
+
+    /// <summary><c>{account_id}/{40 hex}</c>.</summary>
+    public static string NewApiKey(long accountId) => $"{accountId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20))}";
+
+    /// <summary>The 32-hex secret part of a token <c>{account_id}/{instance_id}/{32 hex}</c>.</summary>
+    public static string NewTokenSecret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    public bool IsAdminKey(string candidate) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(candidate), Encoding.UTF8.GetBytes(AdminKey));
+
+    private static string LoadOrCreateAdminKey(string path)
+    {
+        if (!File.Exists(path))
+        {
+            File.WriteAllText(path, "admin/" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20)));
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+        return File.ReadAllText(path).Trim();
+    }
+}

@@ -1,0 +1,90 @@
+using Tailor.Server.Accounts;
+using Tailor.Storage;
+
+namespace Tailor.Server.Apis;
+
+/// <summary>Accounts, API keys and service tokens: <c>/v1/accounts</c>, <c>/v1/keys</c>, <c>/v1/tokens</c>.</summary>
+public static class AccountsApi
+{
+    public sealed record CreateAccount(string? Name);
+    public sealed record CreateKey(string? Kind, string? Label);
+    public sealed record CreateToken(string? Service, string? Name);
+
+    public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder app)
+    {
+        var v1 = app.MapGroup("/v1");
+
+        v1.MapPost("/accounts", async (HttpContext context, AccountDirectory accounts, CreateAccount? body) =>
+        {
+            if (AdminAuth.ServerAdmin(context) is { } error) return error;
+            var name = string.IsNullOrWhiteSpace(body?.Name) ? "account" : body.Name.Trim();
+            var (account, masterKey) = await accounts.CreateAccountAsync(name);
+            return Results.Json(new { account_id = account.Id, name = account.Name, master_key = masterKey }, statusCode: 201);
+        });
+
+        v1.MapGet("/accounts", async (HttpContext context, AccountDirectory accounts) =>
+        {
+            if (AdminAuth.ServerAdmin(context) is { } error) return error;
+            var list = await accounts.ListAccountsAsync();
+            return Results.Json(list.Select(a => new { account_id = a.Id, name = a.Name, created_at = a.CreatedAt }));
+        });
+
+        v1.MapPost("/keys", async (HttpContext context, AccountDirectory accounts, CreateKey? body) =>
+        {
+            var (key, error) = AdminAuth.Master(context);
+            if (error is not null) return error;
+            if (!Enum.TryParse<KeyKind>(body?.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || body!.Kind!.Any(char.IsDigit))
+                return ApiError.BadRequest("`kind` must be one of master, write, lookup.");
+            var (record, secret) = await accounts.CreateKeyAsync(key!.AccountId, kind, body.Label ?? "");
+            return Results.Json(new { id = record.Id, kind = Kind(record.Kind), label = record.Label, key = secret }, statusCode: 201);
+        });
+
+        v1.MapGet("/keys", async (HttpContext context, AccountDirectory accounts) =>
+        {
+            var (key, error) = AdminAuth.Master(context);
+            if (error is not null) return error;
+            var list = await accounts.ListKeysAsync(key!.AccountId);
+            return Results.Json(list.Select(k => new { id = k.Id, kind = Kind(k.Kind), label = k.Label, created_at = k.CreatedAt, revoked_at = k.RevokedAt }));
+        });
+
+        v1.MapDelete("/keys/{id:long}", async (HttpContext context, AccountDirectory accounts, long id) =>
+        {
+            var (key, error) = AdminAuth.Master(context);
+            if (error is not null) return error;
+            return await accounts.RevokeKeyAsync(key!.AccountId, id) ? Results.NoContent() : ApiError.NotFound($"No active key {id} in this account.");
+        });
+
+        v1.MapPost("/tokens", async (HttpContext context, AccountDirectory accounts, CreateToken? body) =>
+        {
+            var (key, error) = AdminAuth.Master(context);
+            if (error is not null) return error;
+            var config = accounts.Config(key!.AccountId);
+            if (string.IsNullOrEmpty(body?.Service) || string.IsNullOrEmpty(body.Name))
+                return ApiError.BadRequest("`service` and `name` are required: the token named `name` of service `service` in the configuration.");
+            if (config is null || !config.Compiled.Services.TryGetValue(body.Service, out var service))
+                return ApiError.BadRequest($"The current configuration has no service `{body.Service}`.");
+            if (service.Tokens.All(t => t.Name != body.Name))
+                return ApiError.BadRequest($"Service `{body.Service}` has no token named `{body.Name}` in the current configuration.");
+            var (record, token) = await accounts.CreateTokenAsync(key.AccountId, body.Service, body.Name);
+            return Results.Json(new { instance_id = record.InstanceId, service = record.Service, name = record.Name, token }, statusCode: 201);
+        });
+
+        v1.MapGet("/tokens", async (HttpContext context, AccountDirectory accounts) =>
+        {
+            var (key, error) = AdminAuth.Master(context);
+            if (error is not null) return error;
+            var list = await accounts.ListTokensAsync(key!.AccountId);
+            return Results.Json(list.Select(t => new { instance_id = t.InstanceId, service = t.Service, name = t.Name, created_at = t.CreatedAt, revoked_at = t.RevokedAt }));
+        });
+
+        v1.MapDelete("/tokens/{id:long}", async (HttpContext context, AccountDirectory accounts, long id) =>
+        {
+            var (key, error) = AdminAuth.Master(context);
+            if (error is not null) return error;
+            return await accounts.RevokeTokenAsync(key!.AccountId, id) ? Results.NoContent() : ApiError.NotFound($"No active token {id} in this account.");
+        });
+        return app;
+    }
+
+    private static string Kind(KeyKind kind) => kind.ToString().ToLowerInvariant();
+}

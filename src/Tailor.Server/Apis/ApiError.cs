@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Tailor.Server.Apis;
+
+/// <summary>
+/// An error answer <c>{"code": n, "message": "..."}</c> with a status and a meaningful reason phrase
+/// (browser clients only see the status text). Every client error of the APIs is one of these.
+/// </summary>
+public sealed class ApiError(int status, int code, string message, string reason) : IResult
+{
+    public int Status { get; } = status;
+    public int Code { get; } = code;
+    public string Message { get; } = message;
+    public string Reason { get; } = reason;
+
+    /// <summary>Extra headers (Retry-After).</summary>
+    public IReadOnlyDictionary<string, string> Headers { get; init; } = new Dictionary<string, string>();
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var response = httpContext.Response;
+        response.StatusCode = Status;
+        if (httpContext.Features.Get<IHttpResponseFeature>() is { } feature) feature.ReasonPhrase = Reason;
+        foreach (var (name, value) in Headers) response.Headers[name] = value;
+        response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(response.Body);
+        writer.WriteStartObject();
+        writer.WriteNumber("code", Code);
+        writer.WriteString("message", Message);
+        writer.WriteEndObject();
+    }
+
+    // The documented errors of the Personalization API (../shared/spec/personalization-api.md).
+    public static ApiError TokenMissing() => new(400, 3000, "RT token was not provided (WP13n-Token header).", "RT Token Missing");
+    public static ApiError TokenNotConfigured() => new(400, 3001, "RT token is not in configuration.", "RT Token Not In Configuration");
+    public static ApiError TokenAccountConflict() => new(400, 3002, "RT token account conflicts with Authed user account.", "RT Token Account Conflict");
+    public static ApiError TokenFormat() => new(400, 3003, "RT token is in an invalid format.", "RT Token Invalid Format");
+    public static ApiError InvalidEvent(string why) => new(400, 3004, $"Invalid event object. {why}", "Invalid Event Object");
+    public static ApiError IpNotAllowed() => new(400, 3005, "Request origin not in IP whitelist.", "Origin Not In IP Whitelist");
+    public static ApiError TokenType() => new(400, 3006, "Invalid token type.", "Invalid Token Type");
+    public static ApiError OriginNotAllowed() => new(400, 3007, "Invalid or missing Origin.", "Invalid Or Missing Origin");
+    public static ApiError Unauthorized(string message = "Missing or invalid API key (Authorization: TD1 {account_id}/{apikey}).") => new(401, 4001, message, "Invalid API Key");
+    public static ApiError Forbidden(string message) => new(403, 4003, message, "Permission Denied");
+    public static ApiError NotFound(string message) => new(404, 4004, message, "Not Found");
+    public static ApiError UnknownTable() => NotFound("Unknown database or table.");
+    public static ApiError TooLarge(int limit) => new(413, 4013, $"The body exceeds {limit} bytes.", "Payload Too Large");
+    public static ApiError ContentType() => new(415, 4015, "Content-Type must be application/vnd.treasuredata.v1+json.", "Unsupported Media Type");
+    public static ApiError IngestLimit() => new(429, 2003, "Ingest rate limit exceeded.", "Ingest Rate Limit Exceeded") { Headers = RetryAfter };
+    public static ApiError ConcurrencyLimit() => new(429, 2013, "Concurrent request limit exceeded.", "Concurrent Request Limit Exceeded") { Headers = RetryAfter };
+    public static ApiError Unavailable() => new(503, 5003, "The event could not be stored; it was not accepted. Retry later.", "Service Unavailable") { Headers = RetryAfter };
+    public static ApiError BadRequest(string message) => new(400, 4000, message, "Bad Request");
+
+    private static readonly Dictionary<string, string> RetryAfter = new() { ["Retry-After"] = "1" };
+}

@@ -1,0 +1,235 @@
+using System.Buffers;
+using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Threading.RateLimiting;
+using Microsoft.Extensions.Options;
+using Tailor.Core;
+using Tailor.Core.Evaluation;
+using Tailor.Core.Events;
+using Tailor.Server.Accounts;
+using Tailor.Server.Grains;
+using Tailor.Server.Hosting;
+using Tailor.Server.Ingest;
+using Tailor.Storage;
+
+namespace Tailor.Server.Apis;
+
+/// <summary>
+/// The real-time Personalization API: <c>POST /{database}/{table}</c>, <c>POST /public/{database}/{table}</c>
+/// and the CORS preflight <c>OPTIONS /public/{database}/{table}</c> (../shared/spec/personalization-api.md).
+/// Checks run in the documented order; the first failure answers.
+/// </summary>
+public static partial class PersonalizationApi
+{
+    public const string MediaType = "application/vnd.treasuredata.v1+json";
+
+    [GeneratedRegex("^[0-9a-z_]{3,128}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[0-9A-Za-z]{8,64}$")]
+    private static partial Regex TokenPattern();
+
+    public static IEndpointRouteBuilder MapPersonalizationApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, database, table, isPublic: false));
+        app.MapPost("/public/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, database, table, isPublic: true));
+        app.MapMethods("/public/{database}/{table}", ["OPTIONS"], Preflight);
+        return app;
+    }
+
+    private static IResult Preflight(HttpContext context, AccountDirectory accounts)
+    {
+        var origin = context.Request.Headers.Origin.ToString();
+        if (origin.Length == 0 || !accounts.PublicOrigins.Contains(origin)) return ApiError.OriginNotAllowed();
+        AddCors(context, origin);
+        context.Response.Headers.AccessControlAllowMethods = "POST";
+        context.Response.Headers.AccessControlAllowHeaders = "Authorization, WP13n-Token, X-Token, Content-Type";
+        context.Response.Headers.AccessControlMaxAge = "600";
+        return Results.NoContent();
+    }
+
+    private static void AddCors(HttpContext context, string origin)
+    {
+        var headers = context.Response.Headers;
+        headers.AccessControlAllowOrigin = origin;
+        headers.AccessControlAllowCredentials = "true";
+        headers.Vary = "Origin";
+    }
+
+    private static async Task<IResult> Handle(HttpContext context, string database, string table, bool isPublic)
+    {
+        var services = context.RequestServices;
+        var accounts = services.GetRequiredService<AccountDirectory>();
+        var request = context.Request;
+        var origin = request.Headers.Origin.ToString();
+        // Browsers can read the error only with CORS headers, so allowed origins get them on every answer.
+        if (isPublic && origin.Length > 0 && accounts.PublicOrigins.Contains(origin)) AddCors(context, origin);
+
+        // 1. path
+        if (!NamePattern().IsMatch(database) || !NamePattern().IsMatch(table))
+            return ApiError.InvalidEvent("The database and table names must be 3 to 128 characters of 0-9, a-z and _.");
+
+        // 2. content type
+        if (!IsEventMediaType(request.ContentType)) return ApiError.ContentType();
+
+        // 3. API key
+        var auth = Authenticate(request, accounts);
+        if (auth.Error is { } authError) return authError;
+        var key = auth.Key!;
+        if (key.Kind == KeyKind.Lookup) return ApiError.Forbidden("This API key may not ingest events (it is a lookup key).");
+
+        // 4. token
+        var tokenHeader = request.Headers["WP13n-Token"].ToString();
+        if (tokenHeader.Length == 0) tokenHeader = request.Headers["X-Token"].ToString();
+        if (tokenHeader.Length == 0) return ApiError.TokenMissing();
+        var parts = tokenHeader.Split('/');
+        if (parts.Length != 3 || !IsDigits(parts[0]) || !IsDigits(parts[1]) || !TokenPattern().IsMatch(parts[2])
+            || !long.TryParse(parts[0], out var tokenAccount) || !long.TryParse(parts[1], out var instanceId))
+            return ApiError.TokenFormat();
+        if (tokenAccount != key.AccountId) return ApiError.TokenAccountConflict();
+        var config = accounts.Config(key.AccountId);
+        if (accounts.FindToken(tokenAccount, instanceId, parts[2]) is not { } token || config is null
+            || !config.Compiled.Services.TryGetValue(token.Service, out var service)
+            || service.Tokens.FirstOrDefault(t => t.Name == token.Name) is not { } tokenConfig)
+            return ApiError.TokenNotConfigured();
+        var client = context.Connection.RemoteIpAddress ?? IPAddress.None;
+        if (!tokenConfig.Allows(client)) return ApiError.IpNotAllowed();
+        if (service.Public != isPublic) return ApiError.TokenType();
+        if (isPublic && (origin.Length == 0 || !service.AllowedOrigins.Contains(origin))) return ApiError.OriginNotAllowed();
+
+        // The table must exist for the token's audience.
+        if (!config.Compiled.Databases.Contains(database) || !service.Audience.EventTables.Contains($"{database}.{table}"))
+            return ApiError.UnknownTable();
+
+        // Overload: rejected events are not stored; the client may retry.
+        using var ingest = config.Ingest.AttemptAcquire();
+        if (!ingest.IsAcquired) return ApiError.IngestLimit();
+        using var concurrency = config.Concurrency[service.Name].AttemptAcquire();
+        if (!concurrency.IsAcquired) return ApiError.ConcurrencyLimit();
+
+        // 5. body
+        var options = services.GetRequiredService<IOptions<TailorOptions>>().Value;
+        var (body, tooLarge) = await ReadBody(request, options.MaxEventBytes, context.RequestAborted);
+        if (tooLarge) return ApiError.TooLarge(options.MaxEventBytes);
+        if (!EventParser.TryParse(body, out var data, out var why)) return ApiError.InvalidEvent(Sentence(why!));
+        if (!service.Audience.TryGetIdentifiers(data!, out var identifiers, out why)) return ApiError.InvalidEvent(Sentence(why!));
+        var time = services.GetRequiredService<TimeProvider>();
+        if (!TryCompleteEvent(data!, time, out var stored, out var uuid, out var clientUuid, out var eventTime, out why))
+            return ApiError.InvalidEvent(Sentence(why!));
+
+        var call = new PersonalizeCall
+        {
+            AccountId = key.AccountId,
+            Audience = service.Audience.Name,
+            Service = service.Name,
+            Database = database,
+            Table = table,
+            Body = stored,
+            Uuid = uuid,
+            ClientUuid = clientUuid,
+            Time = eventTime,
+            IsPublic = isPublic,
+            Identifiers = [.. identifiers.Select(i => new IdentifierDto(i.Key, i.Value))],
+        };
+        var reactor = services.GetRequiredService<Reactor>();
+        try
+        {
+            var offers = await reactor.PersonalizeAsync(call, context.RequestAborted);
+            return Results.Bytes(offers, "application/json");
+        }
+        catch (EventLogUnavailableException)
+        {
+            return ApiError.Unavailable();
+        }
+    }
+
+    internal static bool IsEventMediaType(string? contentType)
+    {
+        if (string.IsNullOrEmpty(contentType)) return false;
+        var semicolon = contentType.IndexOf(';', StringComparison.Ordinal);
+        var mediaType = (semicolon < 0 ? contentType : contentType[..semicolon]).Trim();
+        return mediaType.Equals(MediaType, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The key of <c>Authorization: TD1 {account_id}/{apikey}</c>, or the 401 to answer.</summary>
+    internal static (KeyEntry? Key, ApiError? Error) Authenticate(HttpRequest request, AccountDirectory accounts)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (!header.StartsWith("TD1 ", StringComparison.OrdinalIgnoreCase)) return (null, ApiError.Unauthorized());
+        var key = header[4..].Trim();
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        if (slash <= 0 || !IsDigits(key[..slash]) || accounts.FindKey(key) is not { } entry
+            || entry.AccountId.ToString(System.Globalization.CultureInfo.InvariantCulture) != key[..slash])
+            return (null, ApiError.Unauthorized());
+        return (entry, null);
+    }
+
+    private static bool IsDigits(string text) => text.Length is > 0 and <= 18 && text.All(char.IsAsciiDigit);
+
+    private static string Sentence(string reason) => char.ToUpperInvariant(reason[0]) + reason[1..] + (reason.EndsWith('.') ? "" : ".");
+
+    /// <summary>Reads at most <paramref name="limit"/> bytes; larger bodies are refused without being buffered.</summary>
+    internal static async Task<(byte[] Body, bool TooLarge)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit) return ([], true);
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 4096, limit) + 1);
+        while (true)
+        {
+            var memory = buffer.GetMemory(4096);
+            var read = await request.Body.ReadAsync(memory, cancellationToken);
+            if (read == 0) break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit) return ([], true);
+        }
+        return (buffer.WrittenSpan.ToArray(), false);
+    }
+
+    /// <summary>The event as stored: the client's fields, plus <c>time</c> and <c>uuid</c> when it did not send them.</summary>
+    private static bool TryCompleteEvent(EventData data, TimeProvider time, out byte[] stored, out string uuid, out bool clientUuid, out long eventTime, out string? error)
+    {
+        stored = [];
+        uuid = "";
+        clientUuid = false;
+        eventTime = 0;
+        error = null;
+        var sentTime = data["time"];
+        if (sentTime.Kind == ValueKind.Number && sentTime.Number is >= 0 and < 1e11 && sentTime.Number == Math.Floor(sentTime.Number))
+            eventTime = (long)sentTime.Number;
+        else if (sentTime.IsAbsent) eventTime = time.GetUtcNow().ToUnixTimeSeconds();
+        else
+        {
+            error = "`time` must be a whole number of seconds since the Unix epoch";
+            return false;
+        }
+        var sentUuid = data["uuid"];
+        if (sentUuid.Kind == ValueKind.String && sentUuid.String.Length is > 0 and <= 128)
+        {
+            uuid = sentUuid.String;
+            clientUuid = true;
+        }
+        else if (sentUuid.IsAbsent) uuid = Guid.CreateVersion7(time.GetUtcNow()).ToString();
+        else
+        {
+            error = "`uuid` must be a non-empty string of at most 128 characters";
+            return false;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in data.Fields)
+            {
+                if (name is "time" or "uuid") continue;
+                writer.WritePropertyName(name);
+                ValueJson.Write(writer, value);
+            }
+            writer.WriteNumber("time", eventTime);
+            writer.WriteString("uuid", uuid);
+            writer.WriteEndObject();
+        }
+        stored = buffer.WrittenSpan.ToArray();
+        return true;
+    }
+}

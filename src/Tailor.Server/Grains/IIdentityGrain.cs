@@ -1,0 +1,43 @@
+namespace Tailor.Server.Grains;
+
+/// <summary>
+/// ID stitching for one audience of one account (key <c>{account}/{audience}</c>): the identity index
+/// in memory, loaded from the store at activation. One grain serialises every stitching decision of
+/// the audience, so merges never race.
+/// </summary>
+public interface IIdentityGrain : IGrainWithStringKey
+{
+    Task<StitchReply> Resolve(IdentifierDto[] identifiers);
+    Task<Guid?> Find(IdentifierDto identifier);
+    /// <summary>Drops identifiers a profile evicted (it keeps at most 200).</summary>
+    Task Forget(Guid profileId, IdentifierDto[] identifiers);
+    /// <summary>Forgets the in-memory index; the next call reloads it from the store (after a failed commit).</summary>
+    Task Reset();
+}
+
+/// <summary>
+/// One profile (key <c>{account}/{audience}/{profile id}</c>): its state in memory, the single writer
+/// of it. Not reentrant: calls run one at a time, so a profile's events are applied, and logged, in order.
+/// </summary>
+public interface IProfileGrain : IGrainWithStringKey
+{
+    Task<PersonalizeReply> Personalize(PersonalizeCall call);
+    /// <summary>The offers for the profile as it is, without applying the event (a repeated uuid).</summary>
+    Task<PersonalizeReply> Evaluate(PersonalizeCall call);
+    /// <summary>Hands the state over to <paramref name="into"/> (a merge) and becomes an alias of it.</summary>
+    Task<byte[]?> Absorb(Guid into);
+    /// <summary>The profile's snapshot (ProfileSnapshot bytes), or null when it has no state.</summary>
+    Task<byte[]?> Snapshot();
+}
+
+public static class GrainKeys
+{
+    public static string Identity(long accountId, string audience) => $"{accountId}/{audience}";
+    public static string Profile(long accountId, string audience, Guid profileId) => $"{accountId}/{audience}/{profileId:N}";
+
+    public static (long AccountId, string Audience, Guid ProfileId) ParseProfile(string key)
+    {
+        var parts = key.Split('/');
+        return (long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), parts[1], Guid.ParseExact(parts[2], "N"));
+    }
+}

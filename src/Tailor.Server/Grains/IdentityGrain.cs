@@ -1,0 +1,96 @@
+using Tailor.Core.Identity;
+using Tailor.Core.Profiles;
+using Tailor.Storage;
+
+namespace Tailor.Server.Grains;
+
+/// <inheritdoc cref="IIdentityGrain"/>
+public sealed class IdentityGrain(IProfileStore store, TimeProvider time) : Grain, IIdentityGrain
+{
+    private Dictionary<Identifier, Guid>? _index;
+    private Dictionary<Guid, List<Identifier>>? _byProfile;
+
+    private AudienceScope Scope
+    {
+        get
+        {
+            var key = this.GetPrimaryKeyString();
+            var slash = key.IndexOf('/', StringComparison.Ordinal);
+            return new AudienceScope(long.Parse(key[..slash], System.Globalization.CultureInfo.InvariantCulture), key[(slash + 1)..]);
+        }
+    }
+
+    private async Task EnsureLoaded()
+    {
+        if (_index is not null) return;
+        var index = new Dictionary<Identifier, Guid>();
+        var byProfile = new Dictionary<Guid, List<Identifier>>();
+        foreach (var record in await store.LoadIdentitiesAsync(Scope))
+        {
+            var identifier = new Identifier(record.Key, record.Value);
+            index[identifier] = record.ProfileId;
+            Members(byProfile, record.ProfileId).Add(identifier);
+        }
+        (_index, _byProfile) = (index, byProfile);
+    }
+
+    private static List<Identifier> Members(Dictionary<Guid, List<Identifier>> byProfile, Guid profile)
+    {
+        if (!byProfile.TryGetValue(profile, out var list)) byProfile[profile] = list = [];
+        return list;
+    }
+
+    public async Task<StitchReply> Resolve(IdentifierDto[] identifiers)
+    {
+        await EnsureLoaded();
+        var ids = identifiers.Select(i => new Identifier(i.Key, i.Value)).ToList();
+        var plan = IdentityStitcher.Plan(ids, id => _index!.TryGetValue(id, out var p) ? p : null, () => IdentityStitcher.NewProfileId(time));
+        var target = plan.Profile;
+        var upserted = new List<IdentifierDto>();
+        var sources = plan is StitchPlan.Merge merge ? merge.Sources.ToArray() : [];
+        foreach (var source in sources)
+        {
+            if (!_byProfile!.Remove(source, out var moved)) continue;
+            foreach (var identifier in moved)
+            {
+                _index![identifier] = target;
+                Members(_byProfile, target).Add(identifier);
+                upserted.Add(new IdentifierDto(identifier.Key, identifier.Value));
+            }
+        }
+        foreach (var identifier in ids)
+        {
+            if (_index!.TryGetValue(identifier, out var current) && current == target) continue;
+            _index[identifier] = target;
+            Members(_byProfile!, target).Add(identifier);
+            upserted.Add(new IdentifierDto(identifier.Key, identifier.Value));
+        }
+        return new StitchReply { ProfileId = target, IsNew = plan is StitchPlan.NewProfile, MergeSources = sources, Upserted = [.. upserted] };
+    }
+
+    public async Task<Guid?> Find(IdentifierDto identifier)
+    {
+        await EnsureLoaded();
+        return _index!.TryGetValue(new Identifier(identifier.Key, identifier.Value), out var profile) ? profile : null;
+    }
+
+    public async Task Forget(Guid profileId, IdentifierDto[] identifiers)
+    {
+        await EnsureLoaded();
+        foreach (var dto in identifiers)
+        {
+            var identifier = new Identifier(dto.Key, dto.Value);
+            if (_index!.TryGetValue(identifier, out var owner) && owner == profileId)
+            {
+                _index.Remove(identifier);
+                if (_byProfile!.TryGetValue(profileId, out var list)) list.Remove(identifier);
+            }
+        }
+    }
+
+    public Task Reset()
+    {
+        (_index, _byProfile) = (null, null);
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,140 @@
+using System.Buffers;
+using System.Text.Json;
+using Tailor.Core.Evaluation;
+using Tailor.Core.Events;
+using Tailor.Core.Identity;
+using Tailor.Core.Profiles;
+using Tailor.Server.Accounts;
+using Tailor.Server.Ingest;
+using Tailor.Storage;
+
+namespace Tailor.Server.Grains;
+
+/// <inheritdoc cref="IProfileGrain"/>
+public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitLog log, IProfileStore store, TimeProvider time, ILogger<ProfileGrain> logger)
+    : Grain, IProfileGrain
+{
+    private long _accountId;
+    private string _audience = "";
+    private Guid _id;
+    private ProfileState? _state;
+    private Guid? _movedTo;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_accountId, _audience, _id) = GrainKeys.ParseProfile(this.GetPrimaryKeyString());
+        var scope = new AudienceScope(_accountId, _audience);
+        if (await store.LoadProfileAsync(scope, _id, cancellationToken) is { } saved)
+        {
+            if (Audience() is { } audience) _state = ProfileSnapshot.Read(saved.Snapshot, audience.Layout);
+        }
+        else
+        {
+            _movedTo = await store.FindAliasAsync(scope, _id, cancellationToken);
+        }
+    }
+
+    private CompiledAudience? Audience() =>
+        accounts.Config(_accountId)?.Compiled.Audiences.GetValueOrDefault(_audience);
+
+    private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public async Task<PersonalizeReply> Personalize(PersonalizeCall call)
+    {
+        if (_movedTo is { } moved) return new PersonalizeReply { MovedTo = moved };
+        var config = accounts.Config(_accountId) ?? throw new InvalidOperationException($"account {_accountId} has no configuration");
+        var service = config.Compiled.Services[call.Service];
+        var audience = service.Audience;
+        var now = NowMs;
+        // A state built from the store belongs to this grain; a state under construction is only kept once committed.
+        var state = _state ?? audience.NewProfile(_id, now);
+        if (_state is not null) audience.Adopt(state);
+        else state = audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
+
+        var merged = new List<Guid>();
+        foreach (var source in call.Stitch.MergeSources)
+        {
+            if (source == _id) continue;
+            var bytes = await GrainFactory.GetGrain<IProfileGrain>(GrainKeys.Profile(_accountId, _audience, source)).Absorb(_id);
+            merged.Add(source);
+            if (bytes is null) continue;
+            ProfileMerger.Merge(audience, state, [ProfileSnapshot.Read(bytes, audience.Layout)]);
+        }
+
+        var evicted = state.AddIdentifiers(call.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
+        if (!EventParser.TryParse(call.Body, out var data, out var error))
+            throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
+        var applied = audience.ApplyEvent(state, $"{call.Database}.{call.Table}", data!, now);
+        var offers = Offers(service, state, data!, applied, call.IsPublic, call.Stitch.IsNew, now);
+
+        var item = new WriteItem
+        {
+            Scope = new AudienceScope(_accountId, _audience),
+            Database = call.Database,
+            Table = call.Table,
+            Uuid = call.Uuid,
+            ClientUuid = call.ClientUuid,
+            Time = call.Time,
+            Body = call.Body,
+            ProfileId = _id,
+            Snapshot = ProfileSnapshot.Write(state),
+            IdentitiesUpserted = [.. call.Stitch.Upserted.Select(i => new IdentityRecord(i.Key, i.Value, _id))],
+            IdentitiesDeleted = [.. evicted.Select(i => (i.Key, i.Value))],
+            MergedProfiles = merged,
+        };
+        long seq;
+        try
+        {
+            seq = await log.AppendAsync(item);
+        }
+        catch (EventLogUnavailableException)
+        {
+            // Memory is ahead of the store now: drop both and reload from the store on the next call.
+            _state = null;
+            DeactivateOnIdle();
+            await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience)).Reset();
+            throw;
+        }
+        _state = state;
+        if (evicted.Count > 0)
+            await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience))
+                .Forget(_id, [.. evicted.Select(i => new IdentifierDto(i.Key, i.Value))]);
+        return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = _id };
+    }
+
+    public Task<PersonalizeReply> Evaluate(PersonalizeCall call)
+    {
+        if (_movedTo is { } moved) return Task.FromResult(new PersonalizeReply { MovedTo = moved });
+        var service = accounts.Config(_accountId)!.Compiled.Services[call.Service];
+        var now = NowMs;
+        var state = _state ?? service.Audience.NewProfile(_id, now);
+        if (!EventParser.TryParse(call.Body, out var data, out _)) data = EventData.From();
+        // Nothing is applied: no key event matched, the profile is as it is.
+        var offers = Offers(service, state, data!, default, call.IsPublic, profileIsNew: false, now);
+        return Task.FromResult(new PersonalizeReply { OffersJson = offers, ProfileId = _id });
+    }
+
+    public Task<byte[]?> Absorb(Guid into)
+    {
+        var bytes = _state is null ? null : ProfileSnapshot.Write(_state);
+        _state = null;
+        _movedTo = into;
+        return Task.FromResult(bytes);
+    }
+
+    public Task<byte[]?> Snapshot() => Task.FromResult(_state is null ? null : ProfileSnapshot.Write(_state));
+
+    private byte[] Offers(CompiledService service, ProfileState state, EventData data, ApplyResult applied, bool isPublic, bool profileIsNew, long now)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            var summary = service.WriteOffers(writer, state, data, applied, isPublic, profileIsNew, now);
+            if (summary.SectionsCut.Count > 0) LogSectionsCut(service.Name, _id, string.Join(", ", summary.SectionsCut));
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Service {Service}: sections {Sections} for profile {Profile} were left out to keep the answer within 10 KiB")]
+    private partial void LogSectionsCut(string service, Guid profile, string sections);
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Options;
+using Tailor.Server.Accounts;
+using Tailor.Server.Ingest;
+
+namespace Tailor.Server.Hosting;
+
+/// <summary>
+/// Runs before the server listens: prints the settings (secrets masked), loads accounts into memory
+/// and, with --demo on an empty data directory, creates the demo. Then sweeps old idempotency entries.
+/// </summary>
+public sealed partial class StartupService(
+    IOptions<TailorOptions> options, AccountDirectory accounts, IdempotencyCache idempotency, IServiceProvider services, ILogger<StartupService> logger) : BackgroundService
+{
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var dataDirectory = Path.GetFullPath(settings.DataDirectory);
+        LogSettings(dataDirectory, settings.Demo, settings.GroupCommitMaxBatch, settings.IdleProfileTimeout, settings.MaxEventBytes, "admin/****");
+        await accounts.LoadAsync(cancellationToken);
+        if (settings.Demo) await ActivatorUtilities.CreateInstance<DemoSetup>(services).RunAsync(cancellationToken);
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMinutes(1));
+        while (await timer.WaitForNextTickAsync(stoppingToken)) idempotency.Sweep();
+    }
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
+        Message = "Tailor settings: data directory {DataDirectory}, demo {Demo}, group commit batch ≤ {MaxBatch}, idle profiles deactivated after {Idle}, events ≤ {MaxEventBytes} bytes, admin key {AdminKey} (in admin.key)")]
+    private partial void LogSettings(string dataDirectory, bool demo, int maxBatch, TimeSpan idle, int maxEventBytes, string adminKey);
+}

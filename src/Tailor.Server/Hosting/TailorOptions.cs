@@ -1,0 +1,43 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Tailor.Server.Hosting;
+
+/// <summary>Server settings, bound once from configuration (section "Tailor", or --data/--demo/--urls on the command line).</summary>
+public sealed class TailorOptions
+{
+    public const string Section = "Tailor";
+
+    /// <summary>Where tailor.db, the server secret and the demo file live.</summary>
+    [Required]
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>Create the demo account, configuration and profiles on an empty data directory.</summary>
+    public bool Demo { get; set; }
+
+    /// <summary>Number of synthetic profiles the demo imports.</summary>
+    [Range(0, 10_000_000)]
+    public int DemoProfiles { get; set; } = 3000;
+
+    /// <summary>Most events committed in one transaction (one fsync).</summary>
+    [Range(1, 100_000)]
+    public int GroupCommitMaxBatch { get; set; } = 2048;
+
+    /// <summary>Profiles idle this long are deactivated (their state is in the store).</summary>
+    [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
+    public TimeSpan IdleProfileTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Orleans silo-to-silo port; 0 picks a free one (single node).</summary>
+    [Range(0, 65535)]
+    public int SiloPort { get; set; }
+
+    /// <summary>Orleans client gateway port; 0 picks a free one (single node).</summary>
+    [Range(0, 65535)]
+    public int GatewayPort { get; set; }
+
+    /// <summary>Largest accepted event body.</summary>
+    [Range(1024, 64 * 1024 * 1024)]
+    public int MaxEventBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>How long a client uuid makes a call idempotent.</summary>
+    public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+}

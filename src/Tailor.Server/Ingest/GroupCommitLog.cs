@@ -1,0 +1,120 @@
+using System.Threading.Channels;
+using Tailor.Storage;
+
+namespace Tailor.Server.Ingest;
+
+/// <summary>
+/// The event log's single writer. Appends wait in a queue; one thread takes everything queued (up to
+/// a batch limit), commits it in one transaction (one fsync) and completes every append with its
+/// sequence number. While a batch is being fsynced, reactors keep working on the next requests, whose
+/// appends form the next batch: the cost of an fsync is shared by every call that arrived during it.
+/// </summary>
+public sealed class GroupCommitLog : IHostedService, IDisposable
+{
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(100_000) { SingleReader = true });
+    private readonly IEventStore _store;
+    private readonly int _maxBatch;
+    private readonly ILogger<GroupCommitLog> _logger;
+    private Thread? _thread;
+    private long _nextSeq;
+
+    public GroupCommitLog(IEventStore store, Microsoft.Extensions.Options.IOptions<Hosting.TailorOptions> options, ILogger<GroupCommitLog> logger)
+    {
+        _store = store;
+        _maxBatch = options.Value.GroupCommitMaxBatch;
+        _logger = logger;
+    }
+
+    private sealed class Pending(WriteItem item)
+    {
+        public WriteItem Item { get; } = item;
+        public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Batches committed so far (for metrics and tests).</summary>
+    public long Batches { get; private set; }
+
+    /// <summary>Queues an item; the task completes with its sequence number once it is on disk.</summary>
+    public Task<long> AppendAsync(WriteItem item)
+    {
+        var pending = new Pending(item);
+        if (!_queue.Writer.TryWrite(pending))
+            return WaitForRoom(pending);
+        return pending.Done.Task;
+    }
+
+    private async Task<long> WaitForRoom(Pending pending)
+    {
+        await _queue.Writer.WriteAsync(pending);
+        return await pending.Done.Task;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _nextSeq = await _store.LastSeqAsync(cancellationToken) + 1;
+        _thread = new Thread(Run) { Name = "tailor-group-commit", IsBackground = true };
+        _thread.Start();
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _queue.Writer.TryComplete();
+        _thread?.Join(TimeSpan.FromSeconds(10));
+        return Task.CompletedTask;
+    }
+
+    private void Run()
+    {
+        var batch = new List<Pending>(_maxBatch);
+        var items = new List<WriteItem>(_maxBatch);
+        var reader = _queue.Reader;
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            batch.Clear();
+            items.Clear();
+            while (batch.Count < _maxBatch && reader.TryRead(out var pending))
+            {
+                batch.Add(pending);
+                items.Add(pending.Item);
+            }
+            if (batch.Count == 0) continue;
+            try
+            {
+                _store.CommitBatch(items, _nextSeq);
+                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(_nextSeq + i);
+                _nextSeq += batch.Count;
+                Batches++;
+            }
+            catch (Exception ex) when (batch.Count > 1)
+            {
+                // One item may be at fault: commit them one by one so that the others still land.
+                _logger.LogWarning(ex, "Committing a batch of {Count} events failed; retrying them one by one", batch.Count);
+                foreach (var pending in batch) CommitOne(pending);
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Committing an event failed; it was not acknowledged");
+                batch[0].Done.TrySetException(new EventLogUnavailableException(ex));
+            }
+        }
+    }
+
+    private void CommitOne(Pending pending)
+    {
+        try
+        {
+            _store.CommitBatch([pending.Item], _nextSeq);
+            pending.Done.TrySetResult(_nextSeq++);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Committing an event failed; it was not acknowledged");
+            pending.Done.TrySetException(new EventLogUnavailableException(ex));
+        }
+    }
+
+    public void Dispose() => _queue.Writer.TryComplete();
+}
+
+/// <summary>The log could not commit (disk full, I/O error): the call is not acknowledged.</summary>
+public sealed class EventLogUnavailableException(Exception inner) : Exception("The event log could not commit the event.", inner);

@@ -1,0 +1,63 @@
+using Tailor.Server.Grains;
+
+namespace Tailor.Server.Ingest;
+
+/// <summary>
+/// Runs one personalization call through the grains: idempotency by client uuid, ID stitching in the
+/// audience's identity grain, then the profile grain (following a merge if the profile moved).
+/// </summary>
+public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency)
+{
+    private const int MaxMoves = 4;
+
+    public async Task<byte[]> PersonalizeAsync(PersonalizeCall call, CancellationToken cancellationToken)
+    {
+        IdempotencyCache.Entry? entry = null;
+        if (call.ClientUuid)
+        {
+            var (duplicate, mine) = await idempotency.BeginAsync(call.AccountId, call.Uuid);
+            if (duplicate is { } earlier) return await EvaluateAsync(call, earlier);
+            entry = mine;
+        }
+        try
+        {
+            var identity = grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(call.AccountId, call.Audience));
+            var stitch = await identity.Resolve(call.Identifiers);
+            var profile = stitch.ProfileId;
+            var withStitch = new PersonalizeCall
+            {
+                AccountId = call.AccountId, Audience = call.Audience, Service = call.Service, Database = call.Database, Table = call.Table,
+                Body = call.Body, Uuid = call.Uuid, ClientUuid = call.ClientUuid, Time = call.Time, IsPublic = call.IsPublic,
+                Identifiers = call.Identifiers, Stitch = stitch,
+            };
+            for (var move = 0; ; move++)
+            {
+                var reply = await grains.GetGrain<IProfileGrain>(GrainKeys.Profile(call.AccountId, call.Audience, profile)).Personalize(withStitch);
+                if (reply.MovedTo is not { } movedTo)
+                {
+                    if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
+                    return reply.OffersJson;
+                }
+                if (move == MaxMoves) throw new InvalidOperationException($"profile {profile} keeps moving");
+                profile = movedTo;
+            }
+        }
+        catch
+        {
+            if (entry is not null) idempotency.Abandon(call.AccountId, call.Uuid, entry);
+            throw;
+        }
+    }
+
+    /// <summary>A repeated uuid: the offers of the profile the first call went to, nothing applied.</summary>
+    private async Task<byte[]> EvaluateAsync(PersonalizeCall call, Guid profile)
+    {
+        for (var move = 0; move <= MaxMoves; move++)
+        {
+            var reply = await grains.GetGrain<IProfileGrain>(GrainKeys.Profile(call.AccountId, call.Audience, profile)).Evaluate(call);
+            if (reply.MovedTo is not { } movedTo) return reply.OffersJson;
+            profile = movedTo;
+        }
+        throw new InvalidOperationException($"profile {profile} keeps moving");
+    }
+}

@@ -1,0 +1,70 @@
+namespace Tailor.Storage.Sqlite;
+
+/// <summary>The database schema (version 1). See docs/operations.md for how to query it.</summary>
+internal static class Schema
+{
+    public const int Version = 1;
+
+    public const string Create = """
+        CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS accounts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            created_at INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS api_keys (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            kind TEXT NOT NULL,
+            label TEXT NOT NULL,
+            hash BLOB NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER);
+        CREATE TABLE IF NOT EXISTS tokens (
+            instance_id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            service TEXT NOT NULL,
+            name TEXT NOT NULL,
+            hash BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER);
+        CREATE TABLE IF NOT EXISTS config_versions (
+            account_id INTEGER NOT NULL REFERENCES accounts(id),
+            version INTEGER NOT NULL,
+            format TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (account_id, version));
+        CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            db TEXT NOT NULL,
+            tbl TEXT NOT NULL,
+            uuid TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            profile_id BLOB NOT NULL,
+            body TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS events_by_table ON events (account_id, db, tbl, seq);
+        CREATE INDEX IF NOT EXISTS events_by_uuid ON events (account_id, uuid);
+        CREATE TABLE IF NOT EXISTS profiles (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            id BLOB NOT NULL,
+            applied_seq INTEGER NOT NULL,
+            snapshot BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, id)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS identities (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            profile_id BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, key, value)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS aliases (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            from_id BLOB NOT NULL,
+            to_id BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, from_id)) WITHOUT ROWID;
+        """;
+}

@@ -1,0 +1,283 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Tailor.Storage.Sqlite;
+
+/// <summary>
+/// The embedded backend: one SQLite file (<c>tailor.db</c>) in WAL mode with <c>synchronous=FULL</c>,
+/// so a committed transaction is on disk. Batches are committed by one writer connection; reads use
+/// pooled connections and see committed data only.
+/// </summary>
+public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDisposable
+{
+    private readonly string _connectionString;
+    private readonly SqliteConnection _writer;
+    private readonly Lock _writerLock = new();
+
+    public SqliteStore(string path)
+    {
+        Path = path;
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _writer = Open();
+        Execute(_writer, "PRAGMA journal_mode=WAL;");
+        Execute(_writer, Schema.Create);
+        using var version = _writer.CreateCommand();
+        version.CommandText = "SELECT version FROM schema_version";
+        var existing = version.ExecuteScalar();
+        if (existing is null) Execute(_writer, $"INSERT INTO schema_version VALUES ({Schema.Version})");
+        else if (Convert.ToInt32(existing, CultureInfo.InvariantCulture) != Schema.Version)
+            throw new InvalidOperationException($"{path} has schema version {existing}; this build reads version {Schema.Version}");
+    }
+
+    public string Path { get; }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;");
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static SqliteCommand Command(SqliteConnection connection, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    private static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private static DateTimeOffset Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+    private static byte[] Bytes(Guid id) => id.ToByteArray(bigEndian: true);
+    private static Guid Id(SqliteDataReader r, int i) => new((byte[])r[i], bigEndian: true);
+
+    private async Task<T> ReadAsync<T>(string sql, Func<SqliteDataReader, T> map, CancellationToken cancellationToken, params (string, object?)[] parameters)
+    {
+        await using var connection = Open();
+        await using var command = Command(connection, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return map(reader);
+    }
+
+    private static List<T> All<T>(SqliteDataReader reader, Func<SqliteDataReader, T> row)
+    {
+        var list = new List<T>();
+        while (reader.Read()) list.Add(row(reader));
+        return list;
+    }
+
+    /// <summary>Runs a small write on the writer connection (admin changes are rare and tiny).</summary>
+    private T Write<T>(Func<SqliteConnection, SqliteTransaction, T> work)
+    {
+        lock (_writerLock)
+        {
+            using var transaction = _writer.BeginTransaction();
+            var result = work(_writer, transaction);
+            transaction.Commit();
+            return result;
+        }
+    }
+
+    // ---- accounts, keys, tokens, configuration --------------------------------------------------
+
+    public Task<AccountRecord> CreateAccountAsync(string name, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        var now = Now();
+        using var command = Command(c, "INSERT INTO accounts (name, created_at) VALUES ($name, $now) RETURNING id", ("$name", name), ("$now", now));
+        command.Transaction = t;
+        return new AccountRecord((long)command.ExecuteScalar()!, name, Time(now));
+    }));
+
+    public Task<IReadOnlyList<AccountRecord>> ListAccountsAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<AccountRecord>>("SELECT id, name, created_at FROM accounts ORDER BY id",
+            r => All(r, x => new AccountRecord(x.GetInt64(0), x.GetString(1), Time(x.GetInt64(2)))), cancellationToken);
+
+    public Task<ApiKeyRecord> AddKeyAsync(long accountId, KeyKind kind, string label, byte[] hash, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        var now = Now();
+        using var command = Command(c, "INSERT INTO api_keys (account_id, kind, label, hash, created_at) VALUES ($a, $k, $l, $h, $now) RETURNING id",
+            ("$a", accountId), ("$k", kind.ToString().ToLowerInvariant()), ("$l", label), ("$h", hash), ("$now", now));
+        command.Transaction = t;
+        return new ApiKeyRecord((long)command.ExecuteScalar()!, accountId, kind, label, hash, Time(now), null);
+    }));
+
+    public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(long? accountId = null, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<ApiKeyRecord>>("SELECT id, account_id, kind, label, hash, created_at, revoked_at FROM api_keys WHERE $a IS NULL OR account_id = $a ORDER BY id",
+            r => All(r, x => new ApiKeyRecord(x.GetInt64(0), x.GetInt64(1), Enum.Parse<KeyKind>(x.GetString(2), ignoreCase: true), x.GetString(3), (byte[])x[4],
+                Time(x.GetInt64(5)), x.IsDBNull(6) ? null : Time(x.GetInt64(6)))), cancellationToken, ("$a", accountId));
+
+    public Task<bool> RevokeKeyAsync(long accountId, long keyId, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        using var command = Command(c, "UPDATE api_keys SET revoked_at = $now WHERE id = $id AND account_id = $a AND revoked_at IS NULL", ("$now", Now()), ("$id", keyId), ("$a", accountId));
+        command.Transaction = t;
+        return command.ExecuteNonQuery() == 1;
+    }));
+
+    public Task<TokenRecord> AddTokenAsync(long accountId, string service, string name, byte[] hash, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        var now = Now();
+        using var command = Command(c, "INSERT INTO tokens (account_id, service, name, hash, created_at) VALUES ($a, $s, $n, $h, $now) RETURNING instance_id",
+            ("$a", accountId), ("$s", service), ("$n", name), ("$h", hash), ("$now", now));
+        command.Transaction = t;
+        return new TokenRecord((long)command.ExecuteScalar()!, accountId, service, name, hash, Time(now), null);
+    }));
+
+    public Task<IReadOnlyList<TokenRecord>> ListTokensAsync(long? accountId = null, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<TokenRecord>>("SELECT instance_id, account_id, service, name, hash, created_at, revoked_at FROM tokens WHERE $a IS NULL OR account_id = $a ORDER BY instance_id",
+            r => All(r, x => new TokenRecord(x.GetInt64(0), x.GetInt64(1), x.GetString(2), x.GetString(3), (byte[])x[4], Time(x.GetInt64(5)), x.IsDBNull(6) ? null : Time(x.GetInt64(6)))),
+            cancellationToken, ("$a", accountId));
+
+    public Task<bool> RevokeTokenAsync(long accountId, long instanceId, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        using var command = Command(c, "UPDATE tokens SET revoked_at = $now WHERE instance_id = $id AND account_id = $a AND revoked_at IS NULL", ("$now", Now()), ("$id", instanceId), ("$a", accountId));
+        command.Transaction = t;
+        return command.ExecuteNonQuery() == 1;
+    }));
+
+    public Task<ConfigVersionRecord> SaveConfigAsync(long accountId, string text, string format, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        var now = Now();
+        using var command = Command(c, """
+            INSERT INTO config_versions (account_id, version, format, text, created_at)
+            VALUES ($a, (SELECT COALESCE(MAX(version), 0) + 1 FROM config_versions WHERE account_id = $a), $f, $t, $now) RETURNING version
+            """, ("$a", accountId), ("$f", format), ("$t", text), ("$now", now));
+        command.Transaction = t;
+        return new ConfigVersionRecord(accountId, Convert.ToInt32(command.ExecuteScalar(), CultureInfo.InvariantCulture), text, format, Time(now));
+    }));
+
+    public Task<ConfigVersionRecord?> GetConfigAsync(long accountId, int? version = null, CancellationToken cancellationToken = default) =>
+        ReadAsync("""
+            SELECT account_id, version, text, format, created_at FROM config_versions
+            WHERE account_id = $a AND ($v IS NULL OR version = $v) ORDER BY version DESC LIMIT 1
+            """, r => r.Read() ? new ConfigVersionRecord(r.GetInt64(0), r.GetInt32(1), r.GetString(2), r.GetString(3), Time(r.GetInt64(4))) : null,
+            cancellationToken, ("$a", accountId), ("$v", version));
+
+    public Task<IReadOnlyList<ConfigVersionRecord>> ListConfigVersionsAsync(long accountId, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<ConfigVersionRecord>>("SELECT account_id, version, text, format, created_at FROM config_versions WHERE account_id = $a ORDER BY version",
+            r => All(r, x => new ConfigVersionRecord(x.GetInt64(0), x.GetInt32(1), x.GetString(2), x.GetString(3), Time(x.GetInt64(4)))), cancellationToken, ("$a", accountId));
+
+    // ---- event log --------------------------------------------------------------------------------
+
+    public Task<long> LastSeqAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync("SELECT COALESCE(MAX(seq), 0) FROM events", r => r.Read() ? r.GetInt64(0) : 0, cancellationToken);
+
+    public void CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq)
+    {
+        lock (_writerLock)
+        {
+            using var transaction = _writer.BeginTransaction();
+            using var insertEvent = Command(_writer, "INSERT INTO events (seq, account_id, db, tbl, uuid, time, audience, profile_id, body) VALUES ($seq, $a, $db, $t, $u, $time, $aud, $p, $body)",
+                ("$seq", 0L), ("$a", 0L), ("$db", ""), ("$t", ""), ("$u", ""), ("$time", 0L), ("$aud", ""), ("$p", Array.Empty<byte>()), ("$body", ""));
+            using var upsertProfile = Command(_writer, """
+                INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES ($a, $aud, $id, $seq, $s)
+                ON CONFLICT (account_id, audience, id) DO UPDATE SET applied_seq = excluded.applied_seq, snapshot = excluded.snapshot
+                """, ("$a", 0L), ("$aud", ""), ("$id", Array.Empty<byte>()), ("$seq", 0L), ("$s", Array.Empty<byte>()));
+            insertEvent.Transaction = transaction;
+            upsertProfile.Transaction = transaction;
+            insertEvent.Prepare();
+            upsertProfile.Prepare();
+            var seq = firstSeq;
+            foreach (var item in items)
+            {
+                var profileId = Bytes(item.ProfileId);
+                Set(insertEvent, seq, item.Scope.AccountId, item.Database, item.Table, item.Uuid, item.Time, item.Scope.Audience, profileId, System.Text.Encoding.UTF8.GetString(item.Body));
+                insertEvent.ExecuteNonQuery();
+                Set(upsertProfile, item.Scope.AccountId, item.Scope.Audience, profileId, seq, item.Snapshot);
+                upsertProfile.ExecuteNonQuery();
+                WriteIdentities(transaction, item.Scope, item.IdentitiesUpserted, item.IdentitiesDeleted);
+                foreach (var merged in item.MergedProfiles)
+                {
+                    Run(transaction, "DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id", ("$a", item.Scope.AccountId), ("$aud", item.Scope.Audience), ("$id", Bytes(merged)));
+                    Run(transaction, "INSERT OR REPLACE INTO aliases (account_id, audience, from_id, to_id) VALUES ($a, $aud, $from, $to)",
+                        ("$a", item.Scope.AccountId), ("$aud", item.Scope.Audience), ("$from", Bytes(merged)), ("$to", profileId));
+                    // Earlier aliases to the merged profile now lead to the survivor directly.
+                    Run(transaction, "UPDATE aliases SET to_id = $to WHERE account_id = $a AND audience = $aud AND to_id = $from",
+                        ("$a", item.Scope.AccountId), ("$aud", item.Scope.Audience), ("$from", Bytes(merged)), ("$to", profileId));
+                }
+                seq++;
+            }
+            transaction.Commit();
+        }
+    }
+
+    private static void Set(SqliteCommand command, params object[] values)
+    {
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
+    }
+
+    private void Run(SqliteTransaction transaction, string sql, params (string, object?)[] parameters)
+    {
+        using var command = Command(_writer, sql, parameters);
+        command.Transaction = transaction;
+        command.ExecuteNonQuery();
+    }
+
+    private void WriteIdentities(SqliteTransaction transaction, AudienceScope scope, IReadOnlyList<IdentityRecord> upserted, IReadOnlyList<(string Key, string Value)> deleted)
+    {
+        foreach (var identity in upserted)
+            Run(transaction, "INSERT OR REPLACE INTO identities (account_id, audience, key, value, profile_id) VALUES ($a, $aud, $k, $v, $p)",
+                ("$a", scope.AccountId), ("$aud", scope.Audience), ("$k", identity.Key), ("$v", identity.Value), ("$p", Bytes(identity.ProfileId)));
+        foreach (var (key, value) in deleted)
+            Run(transaction, "DELETE FROM identities WHERE account_id = $a AND audience = $aud AND key = $k AND value = $v",
+                ("$a", scope.AccountId), ("$aud", scope.Audience), ("$k", key), ("$v", value));
+    }
+
+    public Task<IReadOnlyList<EventRecord>> ReadEventsAsync(long accountId, string database, string table, long afterSeq, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<EventRecord>>("""
+            SELECT seq, account_id, db, tbl, uuid, time, profile_id, body FROM events
+            WHERE account_id = $a AND db = $db AND tbl = $t AND seq > $after ORDER BY seq LIMIT $limit
+            """, r => All(r, ReadEvent), cancellationToken, ("$a", accountId), ("$db", database), ("$t", table), ("$after", afterSeq), ("$limit", limit));
+
+    public Task<EventRecord?> FindEventByUuidAsync(long accountId, string uuid, CancellationToken cancellationToken = default) =>
+        ReadAsync("SELECT seq, account_id, db, tbl, uuid, time, profile_id, body FROM events WHERE account_id = $a AND uuid = $u ORDER BY seq DESC LIMIT 1",
+            r => r.Read() ? ReadEvent(r) : null, cancellationToken, ("$a", accountId), ("$u", uuid));
+
+    private static EventRecord ReadEvent(SqliteDataReader r) =>
+        new(r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt64(5), Id(r, 6), r.GetString(7));
+
+    // ---- profiles and identities -----------------------------------------------------------------
+
+    public Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
+        ReadAsync("SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id",
+            r => r.Read() ? new ProfileRecord(Id(r, 0), r.GetInt64(1), (byte[])r[2]) : null,
+            cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+
+    public Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
+        ReadAsync("SELECT to_id FROM aliases WHERE account_id = $a AND audience = $aud AND from_id = $id",
+            r => r.Read() ? Id(r, 0) : (Guid?)null, cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+
+    public Task<IReadOnlyList<IdentityRecord>> LoadIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<IdentityRecord>>("SELECT key, value, profile_id FROM identities WHERE account_id = $a AND audience = $aud",
+            r => All(r, x => new IdentityRecord(x.GetString(0), x.GetString(1), Id(x, 2))), cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience));
+
+    public Task<int> CountProfilesAsync(AudienceScope scope, CancellationToken cancellationToken = default) =>
+        ReadAsync("SELECT COUNT(*) FROM profiles WHERE account_id = $a AND audience = $aud", r => r.Read() ? r.GetInt32(0) : 0,
+            cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience));
+
+    public Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default)
+    {
+        Write((c, t) =>
+        {
+            foreach (var (profile, identities) in profiles)
+            {
+                Run(t, """
+                    INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES ($a, $aud, $id, $seq, $s)
+                    ON CONFLICT (account_id, audience, id) DO UPDATE SET snapshot = excluded.snapshot
+                    """, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profile.Id)), ("$seq", profile.AppliedSeq), ("$s", profile.Snapshot));
+                WriteIdentities(t, scope, identities, []);
+            }
+            return 0;
+        });
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _writer.Dispose();
+}

@@ -1,0 +1,55 @@
+namespace Tailor.Storage;
+
+/// <summary>Accounts, API keys, service tokens and configuration versions.</summary>
+public interface IAccountStore
+{
+    Task<AccountRecord> CreateAccountAsync(string name, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<AccountRecord>> ListAccountsAsync(CancellationToken cancellationToken = default);
+
+    Task<ApiKeyRecord> AddKeyAsync(long accountId, KeyKind kind, string label, byte[] hash, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(long? accountId = null, CancellationToken cancellationToken = default);
+    Task<bool> RevokeKeyAsync(long accountId, long keyId, CancellationToken cancellationToken = default);
+
+    /// <summary>Reserves the token's instance id; the hash is set in the same call (the secret embeds nothing of the id).</summary>
+    Task<TokenRecord> AddTokenAsync(long accountId, string service, string name, byte[] hash, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<TokenRecord>> ListTokensAsync(long? accountId = null, CancellationToken cancellationToken = default);
+    Task<bool> RevokeTokenAsync(long accountId, long instanceId, CancellationToken cancellationToken = default);
+
+    Task<ConfigVersionRecord> SaveConfigAsync(long accountId, string text, string format, CancellationToken cancellationToken = default);
+    Task<ConfigVersionRecord?> GetConfigAsync(long accountId, int? version = null, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ConfigVersionRecord>> ListConfigVersionsAsync(long accountId, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The durable event log and the profile state committed with it.</summary>
+public interface IEventStore
+{
+    /// <summary>The highest sequence number in the log (0 when empty).</summary>
+    Task<long> LastSeqAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Commits a batch in one transaction, durably (fsync) before returning; the items get the
+    /// sequence numbers <paramref name="firstSeq"/>, <paramref name="firstSeq"/>+1, ... in order.
+    /// </summary>
+    void CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq);
+
+    Task<IReadOnlyList<EventRecord>> ReadEventsAsync(long accountId, string database, string table, long afterSeq, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The logged event with this client uuid, if any.</summary>
+    Task<EventRecord?> FindEventByUuidAsync(long accountId, string uuid, CancellationToken cancellationToken = default);
+}
+
+/// <summary>Profile snapshots and the identity index, read when grains activate.</summary>
+public interface IProfileStore
+{
+    Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
+    /// <summary>The profile an id was merged into, if it was.</summary>
+    Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<IdentityRecord>> LoadIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default);
+    Task<int> CountProfilesAsync(AudienceScope scope, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes profiles that do not come from events (profile import, the demo's seed) with their
+    /// identifiers, in one transaction. Callers make sure no grain holds these profiles.
+    /// </summary>
+    Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default);
+}
