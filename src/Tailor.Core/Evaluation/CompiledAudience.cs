@@ -154,13 +154,7 @@ public sealed class CompiledAudience
     public ApplyResult ApplyEvent(ProfileState state, string table, EventData data, long nowMs)
     {
         Adopt(state);
-        var scope = ProfileScope.For(Layout, state, data, nowMs);
-        ulong matched = 0;
-        if (_keyEventsByTable.TryGetValue(table, out var candidates))
-        {
-            foreach (var keyEvent in candidates)
-                if (keyEvent.Filter is null || keyEvent.Filter.Evaluate(scope)) matched |= 1UL << keyEvent.Index;
-        }
+        var matched = Match(table, data, nowMs);
         var updated = 0;
         if (matched != 0)
         {
@@ -181,6 +175,19 @@ public sealed class CompiledAudience
         state.UpdatedMs = nowMs;
         var (entered, exited) = EvaluateSegments(state, nowMs);
         return new ApplyResult(matched, updated, entered, exited);
+    }
+
+    /// <summary>The key events an event of <paramref name="table"/> matches, changing nothing (a repeated call).</summary>
+    public ApplyResult MatchKeyEvents(string table, EventData data, long nowMs) => new(Match(table, data, nowMs), 0, 0, 0);
+
+    private ulong Match(string table, EventData data, long nowMs)
+    {
+        ulong matched = 0;
+        if (!_keyEventsByTable.TryGetValue(table, out var candidates)) return 0;
+        var scope = ProfileScope.For(Layout, null, data, nowMs);
+        foreach (var keyEvent in candidates)
+            if (keyEvent.Filter is null || keyEvent.Filter.Evaluate(scope)) matched |= 1UL << keyEvent.Index;
+        return matched;
     }
 
     /// <summary>Re-evaluates real-time segments in configuration order (a rule may use earlier segments).</summary>

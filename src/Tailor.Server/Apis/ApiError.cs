@@ -24,12 +24,15 @@ public sealed class ApiError(int status, int code, string message, string reason
         if (httpContext.Features.Get<IHttpResponseFeature>() is { } feature) feature.ReasonPhrase = Reason;
         foreach (var (name, value) in Headers) response.Headers[name] = value;
         response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.Body);
+        await using var writer = new Utf8JsonWriter(response.Body, WriterOptions);
         writer.WriteStartObject();
         writer.WriteNumber("code", Code);
         writer.WriteString("message", Message);
         writer.WriteEndObject();
     }
+
+    // Messages quote names in backticks; the default encoder would write them as \u0060.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     // The documented errors of the Personalization API (../shared/spec/personalization-api.md).
     public static ApiError TokenMissing() => new(400, 3000, "RT token was not provided (WP13n-Token header).", "RT Token Missing");

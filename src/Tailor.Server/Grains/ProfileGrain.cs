@@ -47,9 +47,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         var audience = service.Audience;
         var now = NowMs;
         // A state built from the store belongs to this grain; a state under construction is only kept once committed.
-        var state = _state ?? audience.NewProfile(_id, now);
-        if (_state is not null) audience.Adopt(state);
-        else state = audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
+        var state = _state ?? audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
 
         var merged = new List<Guid>();
         foreach (var source in call.Stitch.MergeSources)
@@ -109,8 +107,9 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         var now = NowMs;
         var state = _state ?? service.Audience.NewProfile(_id, now);
         if (!EventParser.TryParse(call.Body, out var data, out _)) data = EventData.From();
-        // Nothing is applied: no key event matched, the profile is as it is.
-        var offers = Offers(service, state, data!, default, call.IsPublic, profileIsNew: false, now);
+        // Nothing is applied: the event matches its key events as the first call did, the profile is as it is.
+        var matched = service.Audience.MatchKeyEvents($"{call.Database}.{call.Table}", data!, now);
+        var offers = Offers(service, state, data!, matched, call.IsPublic, profileIsNew: false, now);
         return Task.FromResult(new PersonalizeReply { OffersJson = offers, ProfileId = _id });
     }
 

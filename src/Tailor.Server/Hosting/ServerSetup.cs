@@ -48,10 +48,8 @@ public static class ServerSetup
     private static void ConfigureServices(WebApplicationBuilder builder)
     {
         var services = builder.Services;
+        // Options are read from the final configuration when first needed (tests add settings late).
         services.AddOptions<TailorOptions>().Bind(builder.Configuration.GetSection(TailorOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
-        var options = builder.Configuration.GetSection(TailorOptions.Section).Get<TailorOptions>() ?? new TailorOptions();
-        var dataDirectory = Path.GetFullPath(options.DataDirectory);
-        Directory.CreateDirectory(dataDirectory);
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -62,11 +60,11 @@ public static class ServerSetup
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => new SqliteStore(Path.Combine(dataDirectory, "tailor.db")));
+        services.AddSingleton(sp => new SqliteStore(Path.Combine(DataDirectory(sp), "tailor.db")));
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IProfileStore>(sp => sp.GetRequiredService<SqliteStore>());
-        services.AddSingleton(_ => new Secrets(dataDirectory));
+        services.AddSingleton(sp => new Secrets(DataDirectory(sp)));
         services.AddSingleton<AccountDirectory>();
         services.AddSingleton<IdempotencyCache>();
         services.AddSingleton<Reactor>();
@@ -74,20 +72,27 @@ public static class ServerSetup
 
         // Start order = registration order, all before Kestrel listens: the log, the silo, then accounts and the demo.
         services.AddHostedService(sp => sp.GetRequiredService<GroupCommitLog>());
+        var siloPort = builder.Configuration.GetValue<int?>($"{TailorOptions.Section}:{nameof(TailorOptions.SiloPort)}") ?? 0;
+        var gatewayPort = builder.Configuration.GetValue<int?>($"{TailorOptions.Section}:{nameof(TailorOptions.GatewayPort)}") ?? 0;
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(
-                siloPort: options.SiloPort == 0 ? FreePort() : options.SiloPort,
-                gatewayPort: options.GatewayPort == 0 ? FreePort() : options.GatewayPort,
-                serviceId: "tailor",
-                clusterId: "tailor-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dataDirectory)))[..12]);
-            silo.Configure<GrainCollectionOptions>(collection =>
+            // One node: membership lives in this process, so each process is its own cluster.
+            silo.UseLocalhostClustering(siloPort == 0 ? FreePort() : siloPort, gatewayPort == 0 ? FreePort() : gatewayPort,
+                serviceId: "tailor", clusterId: "tailor-" + Guid.NewGuid().ToString("N")[..12]);
+            silo.Services.AddOptions<GrainCollectionOptions>().Configure<IOptions<TailorOptions>>((collection, tailor) =>
             {
-                collection.CollectionAge = options.IdleProfileTimeout;
-                collection.CollectionQuantum = TimeSpan.FromSeconds(Math.Min(60, Math.Max(1, options.IdleProfileTimeout.TotalSeconds / 2)));
+                collection.CollectionAge = tailor.Value.IdleProfileTimeout;
+                collection.CollectionQuantum = TimeSpan.FromSeconds(Math.Clamp(tailor.Value.IdleProfileTimeout.TotalSeconds / 2, 1, 60));
             });
         });
         services.AddHostedService<StartupService>();
+    }
+
+    private static string DataDirectory(IServiceProvider services)
+    {
+        var directory = Path.GetFullPath(services.GetRequiredService<IOptions<TailorOptions>>().Value.DataDirectory);
+        Directory.CreateDirectory(directory);
+        return directory;
     }
 
     private static int FreePort()

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>
+/// The whole server in-process on a temporary data directory (or a given one, for restart tests).
+/// TestServer has no client address, so a test-only startup filter sets it: 127.0.0.1, or the
+/// <c>X-Test-Client-IP</c> header's value.
+/// </summary>
+public sealed class TailorServerFactory(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+{
+    public string DataDirectory { get; } = dataDirectory ?? Directory.CreateTempSubdirectory("tailor-test-").FullName;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Tailor:DataDirectory", DataDirectory);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) builder.UseSetting(key, value);
+        builder.ConfigureServices(services => services.AddTransient<IStartupFilter, ClientAddressFilter>());
+    }
+
+    private sealed class ClientAddressFilter : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use((context, nextMiddleware) =>
+            {
+                var header = context.Request.Headers["X-Test-Client-IP"].ToString();
+                context.Connection.RemoteIpAddress = header.Length > 0 ? IPAddress.Parse(header) : IPAddress.Loopback;
+                return nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
+
+    public string AdminKey => File.ReadAllText(Path.Combine(DataDirectory, "admin.key")).Trim();
+
+    /// <summary>Creates an account with the demo configuration, its keys and tokens, through the admin API.</summary>
+    public async Task<TestAccount> CreateAccountAsync(string? configYaml = null)
+    {
+        var client = CreateClient();
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/v1/accounts") { Content = JsonContent.Create(new { name = "test" }) };
+        create.Headers.Authorization = new("Bearer", AdminKey);
+        var created = await Json(await client.SendAsync(create), HttpStatusCode.Created);
+        var account = new TestAccount(this, created.GetProperty("account_id").GetInt64(), created.GetProperty("master_key").GetString()!);
+        var yaml = configYaml ?? await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "demo.yaml"));
+        var applied = await account.Send(HttpMethod.Put, "/v1/config", account.MasterKey, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
+        Assert.True(applied.StatusCode == HttpStatusCode.OK, await applied.Content.ReadAsStringAsync());
+        account.WriteKey = (await account.CreateKeyAsync("write")).GetProperty("key").GetString()!;
+        account.LookupKey = (await account.CreateKeyAsync("lookup")).GetProperty("key").GetString()!;
+        if (configYaml is null)
+        {
+            account.Token = (await account.CreateTokenAsync("web", "site")).GetProperty("token").GetString()!;
+            account.PublicToken = (await account.CreateTokenAsync("web_public", "browser")).GetProperty("token").GetString()!;
+        }
+        return account;
+    }
+
+    public static async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"expected {expected}, got {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+    }
+}
+
+/// <summary>An account on a test server, with helpers for its APIs.</summary>
+public sealed class TestAccount(TailorServerFactory server, long id, string masterKey)
+{
+    public const string MediaType = "application/vnd.treasuredata.v1+json";
+    public const string Origin = "http://localhost:3000";
+
+    public TailorServerFactory Server { get; } = server;
+    public long Id { get; } = id;
+    public string MasterKey { get; } = masterKey;
+    public string WriteKey { get; set; } = "";
+    public string LookupKey { get; set; } = "";
+    public string Token { get; set; } = "";
+    public string PublicToken { get; set; } = "";
+
+    private readonly HttpClient _client = server.CreateClient();
+
+    public async Task<HttpResponseMessage> Send(HttpMethod method, string path, string? key, HttpContent? content = null, Action<HttpRequestMessage>? configure = null)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        if (key is not null) request.Headers.TryAddWithoutValidation("Authorization", $"TD1 {key}");
+        configure?.Invoke(request);
+        return await _client.SendAsync(request);
+    }
+
+    public async Task<JsonElement> CreateKeyAsync(string kind) =>
+        await TailorServerFactory.Json(await Send(HttpMethod.Post, "/v1/keys", MasterKey, JsonContent.Create(new { kind, label = "test" })), HttpStatusCode.Created);
+
+    public async Task<JsonElement> CreateTokenAsync(string service, string name) =>
+        await TailorServerFactory.Json(await Send(HttpMethod.Post, "/v1/tokens", MasterKey, JsonContent.Create(new { service, name })), HttpStatusCode.Created);
+
+    /// <summary>POSTs an event like a website would (write key, private token), or to /public/ like a browser.</summary>
+    public Task<HttpResponseMessage> PostEvent(string json, string table = "pageviews", bool isPublic = false, string database = "demo_db",
+        string? key = null, string? token = null, string? contentType = MediaType, string? origin = Origin, Action<HttpRequestMessage>? configure = null)
+    {
+        var content = new StringContent(json, Encoding.UTF8);
+        content.Headers.ContentType = contentType is null ? null : System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        return Send(HttpMethod.Post, $"{(isPublic ? "/public" : "")}/{database}/{table}", key ?? WriteKey, content, request =>
+        {
+            request.Headers.TryAddWithoutValidation("WP13n-Token", token ?? (isPublic ? PublicToken : Token));
+            if (isPublic && origin is not null) request.Headers.TryAddWithoutValidation("Origin", origin);
+            configure?.Invoke(request);
+        });
+    }
+
+    public async Task<JsonElement> Offers(HttpResponseMessage response) =>
+        (await TailorServerFactory.Json(response)).GetProperty("offers");
+
+    public async Task<JsonElement> Profile(string key, string value) =>
+        await TailorServerFactory.Json(await Send(HttpMethod.Get, $"/v1/audiences/shoppers/profiles?key={key}&value={Uri.EscapeDataString(value)}", MasterKey));
+
+    public async Task<JsonElement> Events(string table = "pageviews", long after = 0, int limit = 1000) =>
+        (await TailorServerFactory.Json(await Send(HttpMethod.Get, $"/v1/databases/demo_db/tables/{table}/events?after={after}&limit={limit}", MasterKey))).GetProperty("events");
+}
