@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>Accounts, keys, tokens, configuration versions and the events API.</summary>
+public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private Task<TestAccount> Account() => fixture.Server.CreateAccountAsync();
+
+    [Fact]
+    public async Task Accounts_need_the_server_administrators_key()
+    {
+        var client = fixture.Server.CreateClient();
+        var anonymous = await client.PostAsJsonAsync("/v1/accounts", new { name = "x" });
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        using var wrong = new HttpRequestMessage(HttpMethod.Post, "/v1/accounts") { Content = JsonContent.Create(new { name = "x" }) };
+        wrong.Headers.Authorization = new("Bearer", "admin/0000");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(wrong)).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_invalid_configuration_is_refused_with_every_error_and_changes_nothing()
+    {
+        var account = await Account();
+        var bad = "databases: [demo_db]\naudiences:\n  - name: a\n    stitching_keys: [k]\n    event_tables: [demo_db.tab1]\n    atributes: []\nservices:\n  - { name: s, audience: b }\n";
+        var response = await account.Send(HttpMethod.Put, "/v1/config?file=shop.yaml", account.MasterKey, new StringContent(bad, Encoding.UTF8, "application/yaml"));
+        var body = await TailorServerFactory.Json(response, HttpStatusCode.BadRequest);
+        Assert.Equal(4000, body.GetProperty("code").GetInt32());
+        var errors = body.GetProperty("errors").EnumerateArray().Select(e => e.GetProperty("text").GetString()).ToList();
+        Assert.Equal(2, errors.Count);
+        Assert.StartsWith("shop.yaml:6:5: unknown key `atributes` in an audience (did you mean `attributes`?)", errors[0], StringComparison.Ordinal);
+        Assert.StartsWith("shop.yaml:8:26: unknown audience `b` (did you mean `a`?)", errors[1], StringComparison.Ordinal);
+        // The running configuration is still the first one.
+        var current = await account.Send(HttpMethod.Get, "/v1/config", account.MasterKey);
+        Assert.Equal("1", current.Headers.GetValues("X-Config-Version").Single());
+        Assert.Equal(HttpStatusCode.OK, (await account.PostEvent("""{"td_client_id":"still-works","td_path":"/retail"}""")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Each_applied_configuration_is_a_new_version_and_old_ones_are_kept()
+    {
+        var account = await Account();
+        var yaml = await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "demo.yaml"));
+        var changed = yaml.Replace("value: \"Welcome back!\" } ]\n              batch_segments", "value: \"Hello again!\" } ]\n              batch_segments", StringComparison.Ordinal);
+        Assert.NotEqual(yaml, changed);
+        var applied = await TailorServerFactory.Json(await account.Send(HttpMethod.Put, "/v1/config", account.MasterKey, new StringContent(changed, Encoding.UTF8, "application/yaml")));
+        Assert.Equal(2, applied.GetProperty("version").GetInt32());
+        var versions = await TailorServerFactory.Json(await account.Send(HttpMethod.Get, "/v1/config/versions", account.MasterKey));
+        Assert.Equal([1, 2], versions.EnumerateArray().Select(v => v.GetProperty("version").GetInt32()));
+        Assert.True(versions[1].GetProperty("current").GetBoolean());
+        Assert.Equal(yaml, await (await account.Send(HttpMethod.Get, "/v1/config?version=1", account.MasterKey)).Content.ReadAsStringAsync());
+        // The new text is in force at once.
+        for (var i = 0; i < 2; i++) await account.PostEvent("""{"td_client_id":"v2","td_path":"/retail","product_category":"women"}""");
+        var offers = await account.Offers(await account.PostEvent("""{"td_client_id":"v2","td_path":"/retail","product_category":"women"}"""));
+        Assert.Equal("Hello again!", offers.GetProperty("offer_for_high_loyalty").GetProperty("attributes").GetProperty("welcome_message").GetString());
+    }
+
+    [Fact]
+    public async Task Keys_are_shown_once_listed_without_secrets_and_revoked()
+    {
+        var account = await Account();
+        var created = await account.CreateKeyAsync("write");
+        var key = created.GetProperty("key").GetString()!;
+        Assert.Matches($"^{account.Id}/[0-9a-f]{{40}}$", key);
+        var listed = await TailorServerFactory.Json(await account.Send(HttpMethod.Get, "/v1/keys", account.MasterKey));
+        Assert.DoesNotContain(key, listed.GetRawText(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await account.PostEvent("""{"td_client_id":"k"}""", key: key)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await account.Send(HttpMethod.Delete, $"/v1/keys/{created.GetProperty("id").GetInt64()}", account.MasterKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await account.PostEvent("""{"td_client_id":"k"}""", key: key)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await account.Send(HttpMethod.Post, "/v1/keys", account.MasterKey, JsonContent.Create(new { kind = "root" }))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Tokens_must_name_a_service_token_of_the_configuration()
+    {
+        var account = await Account();
+        var unknown = await account.Send(HttpMethod.Post, "/v1/tokens", account.MasterKey, JsonContent.Create(new { service = "web", name = "nope" }));
+        Assert.Equal(HttpStatusCode.BadRequest, unknown.StatusCode);
+        var token = (await account.CreateTokenAsync("web", "site")).GetProperty("token").GetString()!;
+        Assert.Matches($"^{account.Id}/[0-9]+/[0-9a-f]{{32}}$", token);
+    }
+
+    [Fact]
+    public async Task The_admin_api_needs_a_master_key()
+    {
+        var account = await Account();
+        foreach (var key in new[] { account.WriteKey, account.LookupKey })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await account.Send(HttpMethod.Get, "/v1/databases/demo_db/tables/pageviews/events", key)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await account.Send(HttpMethod.Get, "/v1/config", key)).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await account.Send(HttpMethod.Post, "/v1/keys", key, JsonContent.Create(new { kind = "master" }))).StatusCode);
+        }
+        Assert.Equal(HttpStatusCode.Unauthorized, (await account.Send(HttpMethod.Get, "/v1/config", null)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Events_are_read_in_pages_after_a_sequence_number()
+    {
+        var account = await Account();
+        for (var i = 0; i < 5; i++) await account.PostEvent($$"""{"td_client_id":"pager","n":{{i}}}""");
+        var seen = new List<int>();
+        long after = 0;
+        while (true)
+        {
+            var page = await TailorServerFactory.Json(await account.Send(HttpMethod.Get, $"/v1/databases/demo_db/tables/pageviews/events?after={after}&limit=2", account.MasterKey));
+            var events = page.GetProperty("events").EnumerateArray().ToList();
+            if (events.Count == 0) break;
+            seen.AddRange(events.Select(e => e.GetProperty("event").GetProperty("n").GetInt32()));
+            after = page.GetProperty("next_after").GetInt64();
+        }
+        Assert.Equal([0, 1, 2, 3, 4], seen);
+        Assert.Equal(HttpStatusCode.BadRequest, (await account.Send(HttpMethod.Get, "/v1/databases/demo_db/tables/pageviews/events?limit=0", account.MasterKey)).StatusCode);
+    }
+
+    [Fact]
+    public async Task One_account_cannot_read_another_accounts_events_or_use_its_token()
+    {
+        var a = await Account();
+        var b = await Account();
+        await a.PostEvent("""{"td_client_id":"secret-of-a"}""");
+        Assert.Empty((await b.Events()).EnumerateArray());
+        var crossed = await b.PostEvent("""{"td_client_id":"x"}""", token: a.Token);
+        Assert.Equal(HttpStatusCode.BadRequest, crossed.StatusCode);
+        Assert.Contains("3002", await crossed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,52 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Runtime;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>State survives a restart on the same data directory: accounts, configuration, profiles, identities, the log.</summary>
+public sealed class RestartTests
+{
+    [Fact]
+    public async Task Profiles_identities_configuration_and_events_survive_a_restart()
+    {
+        var directory = Directory.CreateTempSubdirectory("tailor-restart-").FullName;
+        string profileId;
+        TestAccount account;
+        await using (var first = new TailorServerFactory(directory))
+        {
+            account = await first.CreateAccountAsync();
+            await account.PostEvent("""{"td_client_id":"r1","td_path":"/retail","product_name":"boots","product_category":"women"}""");
+            await account.PostEvent("""{"td_client_id":"r1","email":"r1@example.com","td_path":"/retail","product_name":"hat","product_category":"women"}""");
+            profileId = (await account.Profile("td_client_id", "r1")).GetProperty("id").GetString()!;
+        }
+
+        await using var second = new TailorServerFactory(directory);
+        var again = new TestAccount(second, account.Id, account.MasterKey) { WriteKey = account.WriteKey, Token = account.Token };
+        var profile = await again.Profile("email", "r1@example.com");
+        Assert.Equal(profileId, profile.GetProperty("id").GetString());
+        Assert.Equal(2, profile.GetProperty("attributes").GetProperty("views.7d").GetInt32());
+        // The third pageview (after the restart) turns the engaged offer on: nothing was lost or counted twice.
+        var offers = await again.Offers(await again.PostEvent("""{"td_client_id":"r1","td_path":"/retail","product_name":"scarf","product_category":"women"}"""));
+        Assert.Equal("""["scarf","hat","boots"]""", offers.GetProperty("offer_for_high_loyalty").GetProperty("attributes").GetProperty("recent").GetRawText());
+        Assert.Equal(3, (await again.Events()).GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_deactivated_profile_comes_back_identical()
+    {
+        await using var server = new TailorServerFactory();
+        var account = await server.CreateAccountAsync();
+        await account.PostEvent("""{"td_client_id":"idle","td_path":"/retail","product_name":"boots"}""");
+        var before = (await account.Profile("td_client_id", "idle")).GetRawText();
+
+        var management = server.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
+        await management.ForceActivationCollection(TimeSpan.Zero);
+        var profiles = (await management.GetSimpleGrainStatistics()).Where(s => s.GrainType.Contains("ProfileGrain", StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+        Assert.Equal(0, profiles);
+
+        var after = (await account.Profile("td_client_id", "idle")).GetRawText();
+        Assert.Equal(before, after);
+        Assert.Equal(HttpStatusCode.OK, (await account.PostEvent("""{"td_client_id":"idle"}""")).StatusCode);
+    }
+}
