@@ -124,7 +124,7 @@ public sealed class ExampleConfigTests
 /// <summary>Every configuration shipped in samples/ stays valid.</summary>
 public sealed class SampleConfigTests
 {
-    public static TheoryData<string> Samples() => [.. Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "samples"), "*.yaml").Select(Path.GetFileName)!];
+    public static TheoryData<string> Samples() => [.. Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "samples"), "*.yaml").Select(f => Path.GetFileName(f))];
 
     [Theory]
     [MemberData(nameof(Samples))]

@@ -22,7 +22,7 @@ public sealed class RestartTests
         }
 
         await using var second = new TailorServerFactory(directory);
-        var again = new TestAccount(second, account.Id, account.MasterKey) { WriteKey = account.WriteKey, Token = account.Token };
+        var again = new TestAccount(second.CreateClient(), account.Id, account.MasterKey) { WriteKey = account.WriteKey, Token = account.Token };
         var profile = await again.Profile("email", "r1@example.com");
         Assert.Equal(profileId, profile.GetProperty("id").GetString());
         Assert.Equal(2, profile.GetProperty("attributes").GetProperty("views.7d").GetInt32());

@@ -42,13 +42,39 @@ public sealed class TailorServerFactory(string? dataDirectory = null, IReadOnlyD
     public string AdminKey => File.ReadAllText(Path.Combine(DataDirectory, "admin.key")).Trim();
 
     /// <summary>Creates an account with the demo configuration, its keys and tokens, through the admin API.</summary>
-    public async Task<TestAccount> CreateAccountAsync(string? configYaml = null)
+    public Task<TestAccount> CreateAccountAsync(string? configYaml = null) => TestAccount.CreateAsync(CreateClient(), AdminKey, configYaml);
+
+    public static async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
     {
-        var client = CreateClient();
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"expected {expected}, got {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+}
+
+/// <summary>An account on a test server, with helpers for its APIs.</summary>
+public sealed class TestAccount(HttpClient client, long id, string masterKey)
+{
+    public const string MediaType = "application/vnd.treasuredata.v1+json";
+    public const string Origin = "http://localhost:3000";
+
+    public long Id { get; } = id;
+    public string MasterKey { get; } = masterKey;
+    public string WriteKey { get; set; } = "";
+    public string LookupKey { get; set; } = "";
+    public string Token { get; set; } = "";
+    public string PublicToken { get; set; } = "";
+
+    private readonly HttpClient _client = client;
+
+    /// <summary>Creates an account with the demo configuration (or <paramref name="configYaml"/>), its keys and tokens.</summary>
+    public static async Task<TestAccount> CreateAsync(HttpClient client, string adminKey, string? configYaml = null)
+    {
         using var create = new HttpRequestMessage(HttpMethod.Post, "/v1/accounts") { Content = JsonContent.Create(new { name = "test" }) };
-        create.Headers.Authorization = new("Bearer", AdminKey);
-        var created = await Json(await client.SendAsync(create), HttpStatusCode.Created);
-        var account = new TestAccount(this, created.GetProperty("account_id").GetInt64(), created.GetProperty("master_key").GetString()!);
+        create.Headers.Authorization = new("Bearer", adminKey);
+        var created = await TailorServerFactory.Json(await client.SendAsync(create), HttpStatusCode.Created);
+        var account = new TestAccount(client, created.GetProperty("account_id").GetInt64(), created.GetProperty("master_key").GetString()!);
         var yaml = configYaml ?? await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "demo.yaml"));
         var applied = await account.Send(HttpMethod.Put, "/v1/config", account.MasterKey, new StringContent(yaml, Encoding.UTF8, "application/yaml"));
         Assert.True(applied.StatusCode == HttpStatusCode.OK, await applied.Content.ReadAsStringAsync());
@@ -61,35 +87,6 @@ public sealed class TailorServerFactory(string? dataDirectory = null, IReadOnlyD
         }
         return account;
     }
-
-    public static async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"expected {expected}, got {(int)response.StatusCode}: {text}");
-        return JsonDocument.Parse(text).RootElement.Clone();
-    }
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-    }
-}
-
-/// <summary>An account on a test server, with helpers for its APIs.</summary>
-public sealed class TestAccount(TailorServerFactory server, long id, string masterKey)
-{
-    public const string MediaType = "application/vnd.treasuredata.v1+json";
-    public const string Origin = "http://localhost:3000";
-
-    public TailorServerFactory Server { get; } = server;
-    public long Id { get; } = id;
-    public string MasterKey { get; } = masterKey;
-    public string WriteKey { get; set; } = "";
-    public string LookupKey { get; set; } = "";
-    public string Token { get; set; } = "";
-    public string PublicToken { get; set; } = "";
-
-    private readonly HttpClient _client = server.CreateClient();
 
     public async Task<HttpResponseMessage> Send(HttpMethod method, string path, string? key, HttpContent? content = null, Action<HttpRequestMessage>? configure = null)
     {

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>The real binary: the README's demo command, SIGKILL under load, real sockets.</summary>
+[Collection(nameof(ProcessTests))]
+public sealed class ProcessTests
+{
+    private static string NewDirectory(string name) => Directory.CreateTempSubdirectory($"tailor-{name}-").FullName;
+
+    [Fact]
+    public async Task The_demo_command_writes_demo_json_and_its_curl_returns_an_offer()
+    {
+        var directory = NewDirectory("demo");
+        await using (var server = await ServerProcess.StartAsync(directory, "--demo", "--Tailor:DemoProfiles=200"))
+        {
+            var path = Path.Combine(directory, "demo.json");
+            if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            var demo = JsonDocument.Parse(await File.ReadAllTextAsync(path)).RootElement;
+            foreach (var field in new[] { "url", "account_id", "master_key", "write_key", "lookup_key", "token", "public_token", "public_origin", "database", "table", "sample_emails" })
+                Assert.True(demo.TryGetProperty(field, out _), $"demo.json lacks {field}");
+            Assert.Equal(5, demo.GetProperty("sample_emails").GetArrayLength());
+            Assert.Contains("curl -s -X POST", server.Output, StringComparison.Ordinal);
+
+            var account = new TestAccount(server.Client, demo.GetProperty("account_id").GetInt64(), demo.GetProperty("master_key").GetString()!)
+            {
+                WriteKey = demo.GetProperty("write_key").GetString()!,
+                Token = demo.GetProperty("token").GetString()!,
+            };
+            var email = demo.GetProperty("sample_emails")[0].GetString();
+            var offers = await account.Offers(await account.PostEvent(
+                $$"""{"td_client_id":"demo-visitor-1","email":"{{email}}","td_path":"/retail/shoes","product_category":"women","product_name":"boots"}"""));
+            Assert.Equal("high", offers.GetProperty("offer_for_high_loyalty").GetProperty("attributes").GetProperty("status").GetString());
+        }
+
+        // A second start reuses the data (and says so).
+        await using var again = await ServerProcess.StartAsync(directory, "--demo");
+        Assert.Contains("reusing the data directory", again.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Kill_9_under_load_loses_no_acknowledged_event_and_applies_each_exactly_once()
+    {
+        var directory = NewDirectory("crash");
+        var acknowledged = new ConcurrentBag<string>();
+        TestAccount account;
+        await using (var first = await ServerProcess.StartAsync(directory))
+            account = await TestAccount.CreateAsync(first.Client, first.AdminKey);
+
+        for (var round = 0; round < 2; round++)
+        {
+            await using var server = await ServerProcess.StartAsync(directory);
+            var client = new TestAccount(server.Client, account.Id, account.MasterKey) { WriteKey = account.WriteKey, Token = account.Token };
+            using var stop = new CancellationTokenSource();
+            var sent = 0;
+            var workers = Enumerable.Range(0, 16).Select(worker => Task.Run(async () =>
+            {
+                for (var i = 0; !stop.IsCancellationRequested && i < 10_000; i++)
+                {
+                    var uuid = $"r{round}-w{worker}-{i}";
+                    var body = $$"""{"td_client_id":"c{{(worker * 7 + i) % 25}}","td_path":"/retail","product_name":"p{{i % 9}}","uuid":"{{uuid}}"}""";
+                    Interlocked.Increment(ref sent);
+                    try
+                    {
+                        var response = await client.PostEvent(body);
+                        if (response.StatusCode == HttpStatusCode.OK) acknowledged.Add(uuid);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                    {
+                        return; // the server is gone
+                    }
+                }
+            })).ToArray();
+            // Kill once a few hundred events of this round were acknowledged, mid-flight.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (acknowledged.Count(u => u.StartsWith($"r{round}-", StringComparison.Ordinal)) < 300 && DateTime.UtcNow < deadline) await Task.Delay(20);
+            server.Kill();
+            await stop.CancelAsync();
+            await Task.WhenAll(workers);
+        }
+
+        await using var last = await ServerProcess.StartAsync(directory);
+        var reader = new TestAccount(last.Client, account.Id, account.MasterKey);
+        var logged = new List<JsonElement>();
+        long after = 0;
+        while (true)
+        {
+            var page = await reader.Events(after: after, limit: 10_000);
+            if (page.GetArrayLength() == 0) break;
+            logged.AddRange(page.EnumerateArray());
+            after = page[page.GetArrayLength() - 1].GetProperty("seq").GetInt64();
+        }
+        var uuids = logged.Select(e => e.GetProperty("uuid").GetString()!).ToList();
+        Assert.True(acknowledged.Count >= 600, $"only {acknowledged.Count} events were acknowledged");
+        Assert.Equal(uuids.Count, uuids.Distinct().Count());                   // no event logged twice
+        Assert.Empty(acknowledged.Except(uuids));                                // every acknowledged event is in the log
+        foreach (var group in logged.GroupBy(e => e.GetProperty("event").GetProperty("td_client_id").GetString()!))
+        {
+            var profile = await reader.Profile("td_client_id", group.Key);
+            // Each logged event was applied exactly once: the profile's event count equals its log.
+            Assert.Equal(group.Count(), profile.GetProperty("events").GetInt32());
+            Assert.Equal(group.Count(), profile.GetProperty("attributes").GetProperty("views.7d").GetInt32());
+        }
+    }
+
+    [Fact]
+    public async Task A_call_beyond_the_services_concurrency_answers_429_2013_while_the_first_is_in_flight()
+    {
+        var directory = NewDirectory("concurrency");
+        await using var server = await ServerProcess.StartAsync(directory);
+        var yaml = (await File.ReadAllTextAsync(Path.Combine(AppContext.BaseDirectory, "samples", "demo.yaml")))
+            .Replace("limits: { concurrent: 256 }", "limits: { concurrent: 1 }", StringComparison.Ordinal);
+        var account = await TestAccount.CreateAsync(server.Client, server.AdminKey, yaml);
+        account.Token = (await account.CreateTokenAsync("web", "site")).GetProperty("token").GetString()!;
+
+        // The first call sends its headers and half its body, and so holds the service's only slot.
+        // (Unless a call of ours still held the slot when it arrived: then it was refused itself; try again.)
+        var body = Encoding.UTF8.GetBytes("""{"td_client_id":"slow","td_path":"/retail"}""");
+        var head = $"POST /demo_db/pageviews HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {TestAccount.MediaType}\r\nAuthorization: TD1 {account.WriteKey}\r\n"
+            + $"WP13n-Token: {account.Token}\r\nContent-Length: {body.Length}\r\n\r\n";
+        TcpClient? socket = null;
+        NetworkStream? stream = null;
+        for (var setup = 0; setup < 10 && stream is null; setup++)
+        {
+            socket?.Dispose();
+            socket = new TcpClient();
+            await socket.ConnectAsync(IPAddress.Loopback, server.Port);
+            var candidate = socket.GetStream();
+            await candidate.WriteAsync(Encoding.ASCII.GetBytes(head));
+            await candidate.WriteAsync(body.AsMemory(0, 10));
+            await candidate.FlushAsync();
+            await Task.Delay(300);
+            if (socket.Available == 0) stream = candidate; // no answer yet: it is waiting for its body, slot in hand
+        }
+        Assert.NotNull(stream);
+        using var held = socket!;
+
+        HttpResponseMessage? refused = null;
+        for (var attempt = 0; attempt < 100 && refused is null; attempt++)
+        {
+            var response = await account.PostEvent("""{"td_client_id":"fast"}""");
+            if (response.StatusCode == HttpStatusCode.TooManyRequests) refused = response;
+            else await Task.Delay(50);
+        }
+        Assert.NotNull(refused);
+        var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(2013, error.GetProperty("code").GetInt32());
+        Assert.Equal("1", refused.Headers.GetValues("Retry-After").Single());
+        Assert.Equal("Concurrent Request Limit Exceeded", refused.ReasonPhrase);
+
+        // The slow call completes normally once its body arrives.
+        await stream.WriteAsync(body.AsMemory(10));
+        var reply = new byte[4096];
+        var read = await stream.ReadAsync(reply);
+        Assert.StartsWith("HTTP/1.1 200", Encoding.ASCII.GetString(reply, 0, read), StringComparison.Ordinal);
+    }
+}
+
+[CollectionDefinition(nameof(ProcessTests), DisableParallelization = true)]
+public sealed class ProcessTestsCollection;
