@@ -1,0 +1,1 @@
+return await Tailor.Cli.TailorCli.RunAsync(args, Console.Out, Console.Error);
