@@ -17,9 +17,13 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     public SqliteStore(string path)
     {
         Path = path;
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        // Readers: pooled, waiting up to 30 s on a lock (DefaultTimeout), nothing to set per open.
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, ForeignKeys = true }.ToString();
         _writer = Open();
+        Execute(_writer, "PRAGMA synchronous=FULL;");
         Execute(_writer, "PRAGMA journal_mode=WAL;");
+        // Checkpoints run beside the writer (Checkpoint), not inside its commits.
+        Execute(_writer, "PRAGMA wal_autocheckpoint=0;");
         Execute(_writer, Schema.Create);
         using var version = _writer.CreateCommand();
         version.CommandText = "SELECT version FROM schema_version";
@@ -35,7 +39,6 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
-        Execute(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;");
         return connection;
     }
 
@@ -173,34 +176,28 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     {
         lock (_writerLock)
         {
+            var statements = _statements ??= new BatchStatements(_writer);
             using var transaction = _writer.BeginTransaction();
-            using var insertEvent = Command(_writer, "INSERT INTO events (seq, account_id, db, tbl, uuid, time, audience, profile_id, body) VALUES ($seq, $a, $db, $t, $u, $time, $aud, $p, $body)",
-                ("$seq", 0L), ("$a", 0L), ("$db", ""), ("$t", ""), ("$u", ""), ("$time", 0L), ("$aud", ""), ("$p", Array.Empty<byte>()), ("$body", ""));
-            using var upsertProfile = Command(_writer, """
-                INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES ($a, $aud, $id, $seq, $s)
-                ON CONFLICT (account_id, audience, id) DO UPDATE SET applied_seq = excluded.applied_seq, snapshot = excluded.snapshot
-                """, ("$a", 0L), ("$aud", ""), ("$id", Array.Empty<byte>()), ("$seq", 0L), ("$s", Array.Empty<byte>()));
-            insertEvent.Transaction = transaction;
-            upsertProfile.Transaction = transaction;
-            insertEvent.Prepare();
-            upsertProfile.Prepare();
+            statements.Enlist(transaction);
             var seq = firstSeq;
             foreach (var item in items)
             {
+                var account = item.Scope.AccountId;
+                var audience = item.Scope.Audience;
                 var profileId = Bytes(item.ProfileId);
-                Set(insertEvent, seq, item.Scope.AccountId, item.Database, item.Table, item.Uuid, item.Time, item.Scope.Audience, profileId, System.Text.Encoding.UTF8.GetString(item.Body));
-                insertEvent.ExecuteNonQuery();
-                Set(upsertProfile, item.Scope.AccountId, item.Scope.Audience, profileId, seq, item.Snapshot);
-                upsertProfile.ExecuteNonQuery();
-                WriteIdentities(transaction, item.Scope, item.IdentitiesUpserted, item.IdentitiesDeleted);
+                Execute(statements.InsertEvent, seq, account, item.Database, item.Table, item.Uuid, item.Time, audience, profileId, System.Text.Encoding.UTF8.GetString(item.Body));
+                Execute(statements.UpsertProfile, account, audience, profileId, seq, item.Snapshot);
+                foreach (var identity in item.IdentitiesUpserted)
+                    Execute(statements.UpsertIdentity, account, audience, identity.Key, identity.Value, Bytes(identity.ProfileId));
+                foreach (var (key, value) in item.IdentitiesDeleted)
+                    Execute(statements.DeleteIdentity, account, audience, key, value);
                 foreach (var merged in item.MergedProfiles)
                 {
-                    Run(transaction, "DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id", ("$a", item.Scope.AccountId), ("$aud", item.Scope.Audience), ("$id", Bytes(merged)));
-                    Run(transaction, "INSERT OR REPLACE INTO aliases (account_id, audience, from_id, to_id) VALUES ($a, $aud, $from, $to)",
-                        ("$a", item.Scope.AccountId), ("$aud", item.Scope.Audience), ("$from", Bytes(merged)), ("$to", profileId));
+                    var from = Bytes(merged);
+                    Execute(statements.DeleteProfile, account, audience, from);
+                    Execute(statements.InsertAlias, account, audience, from, profileId);
                     // Earlier aliases to the merged profile now lead to the survivor directly.
-                    Run(transaction, "UPDATE aliases SET to_id = $to WHERE account_id = $a AND audience = $aud AND to_id = $from",
-                        ("$a", item.Scope.AccountId), ("$aud", item.Scope.Audience), ("$from", Bytes(merged)), ("$to", profileId));
+                    Execute(statements.RetargetAliases, account, audience, from, profileId);
                 }
                 seq++;
             }
@@ -208,26 +205,57 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         }
     }
 
-    private static void Set(SqliteCommand command, params object[] values)
+    private BatchStatements? _statements;
+
+    /// <summary>The write path's statements, prepared once for the writer connection's lifetime.</summary>
+    private sealed class BatchStatements(SqliteConnection connection)
     {
-        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
+        public SqliteCommand InsertEvent { get; } = Prepared(connection,
+            "INSERT INTO events (seq, account_id, db, tbl, uuid, time, audience, profile_id, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9);
+        public SqliteCommand UpsertProfile { get; } = Prepared(connection, """
+            INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (account_id, audience, id) DO UPDATE SET applied_seq = excluded.applied_seq, snapshot = excluded.snapshot
+            """, 5);
+        public SqliteCommand UpsertIdentity { get; } = Prepared(connection,
+            "INSERT OR REPLACE INTO identities (account_id, audience, key, value, profile_id) VALUES ($1, $2, $3, $4, $5)", 5);
+        public SqliteCommand DeleteIdentity { get; } = Prepared(connection,
+            "DELETE FROM identities WHERE account_id = $1 AND audience = $2 AND key = $3 AND value = $4", 4);
+        public SqliteCommand DeleteProfile { get; } = Prepared(connection,
+            "DELETE FROM profiles WHERE account_id = $1 AND audience = $2 AND id = $3", 3);
+        public SqliteCommand InsertAlias { get; } = Prepared(connection,
+            "INSERT OR REPLACE INTO aliases (account_id, audience, from_id, to_id) VALUES ($1, $2, $3, $4)", 4);
+        public SqliteCommand RetargetAliases { get; } = Prepared(connection,
+            "UPDATE aliases SET to_id = $4 WHERE account_id = $1 AND audience = $2 AND to_id = $3", 4);
+
+        public void Enlist(SqliteTransaction transaction)
+        {
+            foreach (var command in new[] { InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases })
+                command.Transaction = transaction;
+        }
+
+        private static SqliteCommand Prepared(SqliteConnection connection, string sql, int parameters)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            for (var i = 1; i <= parameters; i++) command.Parameters.Add(new SqliteParameter($"${i}", null));
+            return command;
+        }
     }
 
-    private void Run(SqliteTransaction transaction, string sql, params (string, object?)[] parameters)
+    private static void Execute(SqliteCommand command, params object[] values)
     {
-        using var command = Command(_writer, sql, parameters);
-        command.Transaction = transaction;
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
         command.ExecuteNonQuery();
     }
 
-    private void WriteIdentities(SqliteTransaction transaction, AudienceScope scope, IReadOnlyList<IdentityRecord> upserted, IReadOnlyList<(string Key, string Value)> deleted)
+    /// <summary>
+    /// Moves committed WAL pages into the database file without blocking the writer (PASSIVE), on its
+    /// own connection: the writer's commits never pay for a checkpoint.
+    /// </summary>
+    public void Maintain()
     {
-        foreach (var identity in upserted)
-            Run(transaction, "INSERT OR REPLACE INTO identities (account_id, audience, key, value, profile_id) VALUES ($a, $aud, $k, $v, $p)",
-                ("$a", scope.AccountId), ("$aud", scope.Audience), ("$k", identity.Key), ("$v", identity.Value), ("$p", Bytes(identity.ProfileId)));
-        foreach (var (key, value) in deleted)
-            Run(transaction, "DELETE FROM identities WHERE account_id = $a AND audience = $aud AND key = $k AND value = $v",
-                ("$a", scope.AccountId), ("$aud", scope.Audience), ("$k", key), ("$v", value));
+        using var connection = Open();
+        Execute(connection, "PRAGMA wal_checkpoint(PASSIVE);");
     }
 
     public Task<IReadOnlyList<EventRecord>> ReadEventsAsync(long accountId, string database, string table, long afterSeq, int limit, CancellationToken cancellationToken = default) =>
@@ -264,20 +292,27 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
     public Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default)
     {
-        Write((c, t) =>
+        Write((_, transaction) =>
         {
+            var statements = _statements ??= new BatchStatements(_writer);
+            statements.Enlist(transaction);
             foreach (var (profile, identities) in profiles)
             {
-                Run(t, """
-                    INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES ($a, $aud, $id, $seq, $s)
-                    ON CONFLICT (account_id, audience, id) DO UPDATE SET snapshot = excluded.snapshot
-                    """, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profile.Id)), ("$seq", profile.AppliedSeq), ("$s", profile.Snapshot));
-                WriteIdentities(t, scope, identities, []);
+                Execute(statements.UpsertProfile, scope.AccountId, scope.Audience, Bytes(profile.Id), profile.AppliedSeq, profile.Snapshot);
+                foreach (var identity in identities)
+                    Execute(statements.UpsertIdentity, scope.AccountId, scope.Audience, identity.Key, identity.Value, Bytes(identity.ProfileId));
             }
             return 0;
         });
         return Task.CompletedTask;
     }
 
-    public void Dispose() => _writer.Dispose();
+    public void Dispose()
+    {
+        if (_statements is not null)
+            foreach (var command in new[] { _statements.InsertEvent, _statements.UpsertProfile, _statements.UpsertIdentity, _statements.DeleteIdentity,
+                         _statements.DeleteProfile, _statements.InsertAlias, _statements.RetargetAliases })
+                command.Dispose();
+        _writer.Dispose();
+    }
 }

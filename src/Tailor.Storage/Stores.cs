@@ -36,6 +36,9 @@ public interface IEventStore
 
     /// <summary>The logged event with this client uuid, if any.</summary>
     Task<EventRecord?> FindEventByUuidAsync(long accountId, string uuid, CancellationToken cancellationToken = default);
+
+    /// <summary>Housekeeping the backend wants done beside the writer (SQLite: a WAL checkpoint). Never blocks commits.</summary>
+    void Maintain();
 }
 
 /// <summary>Profile snapshots and the identity index, read when grains activate.</summary>

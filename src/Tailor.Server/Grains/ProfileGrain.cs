@@ -20,17 +20,31 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
     private ProfileState? _state;
     private Guid? _movedTo;
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    private bool _loaded;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_accountId, _audience, _id) = GrainKeys.ParseProfile(this.GetPrimaryKeyString());
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Loads the profile from the store on first use, unless ID stitching has just created it (then
+    /// there is nothing to read: most first calls of a new visitor cost no store read at all).
+    /// </summary>
+    private async Task EnsureLoaded(bool createdByThisCall = false)
+    {
+        if (_loaded) return;
+        _loaded = true;
+        if (createdByThisCall) return;
         var scope = new AudienceScope(_accountId, _audience);
-        if (await store.LoadProfileAsync(scope, _id, cancellationToken) is { } saved)
+        if (await store.LoadProfileAsync(scope, _id) is { } saved)
         {
             if (Audience() is { } audience) _state = ProfileSnapshot.Read(saved.Snapshot, audience.Layout);
         }
         else
         {
-            _movedTo = await store.FindAliasAsync(scope, _id, cancellationToken);
+            _movedTo = await store.FindAliasAsync(scope, _id);
         }
     }
 
@@ -41,6 +55,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
 
     public async Task<PersonalizeReply> Personalize(PersonalizeCall call)
     {
+        await EnsureLoaded(call.Stitch.IsNew && call.Stitch.ProfileId == _id);
         if (_movedTo is { } moved) return new PersonalizeReply { MovedTo = moved };
         var config = accounts.Config(_accountId) ?? throw new InvalidOperationException($"account {_accountId} has no configuration");
         var service = config.Compiled.Services[call.Service];
@@ -89,6 +104,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         {
             // Memory is ahead of the store now: drop both and reload from the store on the next call.
             _state = null;
+            _loaded = false;
             DeactivateOnIdle();
             await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience)).Reset();
             throw;
@@ -100,9 +116,10 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = _id };
     }
 
-    public Task<PersonalizeReply> Evaluate(PersonalizeCall call)
+    public async Task<PersonalizeReply> Evaluate(PersonalizeCall call)
     {
-        if (_movedTo is { } moved) return Task.FromResult(new PersonalizeReply { MovedTo = moved });
+        await EnsureLoaded();
+        if (_movedTo is { } moved) return new PersonalizeReply { MovedTo = moved };
         var service = accounts.Config(_accountId)!.Compiled.Services[call.Service];
         var now = NowMs;
         var state = _state ?? service.Audience.NewProfile(_id, now);
@@ -110,18 +127,23 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         // Nothing is applied: the event matches its key events as the first call did, the profile is as it is.
         var matched = service.Audience.MatchKeyEvents($"{call.Database}.{call.Table}", data!, now);
         var offers = Offers(service, state, data!, matched, call.IsPublic, profileIsNew: false, now);
-        return Task.FromResult(new PersonalizeReply { OffersJson = offers, ProfileId = _id });
+        return new PersonalizeReply { OffersJson = offers, ProfileId = _id };
     }
 
-    public Task<byte[]?> Absorb(Guid into)
+    public async Task<byte[]?> Absorb(Guid into)
     {
+        await EnsureLoaded();
         var bytes = _state is null ? null : ProfileSnapshot.Write(_state);
         _state = null;
         _movedTo = into;
-        return Task.FromResult(bytes);
+        return bytes;
     }
 
-    public Task<byte[]?> Snapshot() => Task.FromResult(_state is null ? null : ProfileSnapshot.Write(_state));
+    public async Task<byte[]?> Snapshot()
+    {
+        await EnsureLoaded();
+        return _state is null ? null : ProfileSnapshot.Write(_state);
+    }
 
     private byte[] Offers(CompiledService service, ProfileState state, EventData data, ApplyResult applied, bool isPublic, bool profileIsNew, long now)
     {

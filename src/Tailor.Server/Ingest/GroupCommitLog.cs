@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Tailor.Storage;
 
@@ -9,13 +11,19 @@ namespace Tailor.Server.Ingest;
 /// sequence number. While a batch is being fsynced, reactors keep working on the next requests, whose
 /// appends form the next batch: the cost of an fsync is shared by every call that arrived during it.
 /// </summary>
-public sealed class GroupCommitLog : IHostedService, IDisposable
+public sealed partial class GroupCommitLog : IHostedService, IDisposable
 {
+    private static readonly Meter Meter = new("Tailor.EventLog");
+    private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("tailor.eventlog.batch.size", "{event}", "Events committed per transaction");
+    private static readonly Histogram<double> CommitTime = Meter.CreateHistogram<double>("tailor.eventlog.commit.duration", "ms", "Time to commit one batch, fsync included");
+    private long _windowEvents, _windowBatches, _windowTicks, _windowStart = Stopwatch.GetTimestamp();
+
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(100_000) { SingleReader = true });
     private readonly IEventStore _store;
     private readonly int _maxBatch;
     private readonly ILogger<GroupCommitLog> _logger;
     private Thread? _thread;
+    private Timer? _maintenance;
     private long _nextSeq;
 
     public GroupCommitLog(IEventStore store, Microsoft.Extensions.Options.IOptions<Hosting.TailorOptions> options, ILogger<GroupCommitLog> logger)
@@ -54,10 +62,27 @@ public sealed class GroupCommitLog : IHostedService, IDisposable
         _nextSeq = await _store.LastSeqAsync(cancellationToken) + 1;
         _thread = new Thread(Run) { Name = "tailor-group-commit", IsBackground = true };
         _thread.Start();
+        _maintenance = new Timer(_ => Maintain(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
+
+    private void Maintain()
+    {
+        try
+        {
+            _store.Maintain();
+        }
+        catch (Exception ex)
+        {
+            LogMaintenanceFailed(ex);
+        }
+    }
+
+    [LoggerMessage(EventId = 1402, Level = LogLevel.Warning, Message = "Event log maintenance (checkpoint) failed; it is retried")]
+    private partial void LogMaintenanceFailed(Exception ex);
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
+        _maintenance?.Dispose();
         _queue.Writer.TryComplete();
         _thread?.Join(TimeSpan.FromSeconds(10));
         return Task.CompletedTask;
@@ -80,10 +105,13 @@ public sealed class GroupCommitLog : IHostedService, IDisposable
             if (batch.Count == 0) continue;
             try
             {
+                var started = Stopwatch.GetTimestamp();
                 _store.CommitBatch(items, _nextSeq);
+                var elapsed = Stopwatch.GetTimestamp() - started;
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(_nextSeq + i);
                 _nextSeq += batch.Count;
                 Batches++;
+                Record(batch.Count, elapsed);
             }
             catch (Exception ex) when (batch.Count > 1)
             {
@@ -99,6 +127,25 @@ public sealed class GroupCommitLog : IHostedService, IDisposable
         }
     }
 
+    private void Record(int events, long elapsedTicks)
+    {
+        BatchSize.Record(events);
+        CommitTime.Record(Stopwatch.GetElapsedTime(0, elapsedTicks).TotalMilliseconds);
+        _windowEvents += events;
+        _windowBatches++;
+        _windowTicks += elapsedTicks;
+        if (Stopwatch.GetElapsedTime(_windowStart).TotalSeconds < 10) return;
+        if (_logger.IsEnabled(LogLevel.Debug))
+        {
+            var commitMs = Stopwatch.GetElapsedTime(0, _windowTicks).TotalMilliseconds;
+            LogWindow(_windowEvents, _windowBatches, (double)_windowEvents / _windowBatches, commitMs / _windowBatches, commitMs * 1000 / _windowEvents);
+        }
+        (_windowEvents, _windowBatches, _windowTicks, _windowStart) = (0, 0, 0, Stopwatch.GetTimestamp());
+    }
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Debug, Message = "Event log: {Events} events in {Batches} batches (mean {MeanBatch:F1} per batch, {MeanCommitMs:F2} ms per commit, {MicrosPerEvent:F1} µs per event)")]
+    private partial void LogWindow(long events, long batches, double meanBatch, double meanCommitMs, double microsPerEvent);
+
     private void CommitOne(Pending pending)
     {
         try
@@ -113,7 +160,11 @@ public sealed class GroupCommitLog : IHostedService, IDisposable
         }
     }
 
-    public void Dispose() => _queue.Writer.TryComplete();
+    public void Dispose()
+    {
+        _maintenance?.Dispose();
+        _queue.Writer.TryComplete();
+    }
 }
 
 /// <summary>The log could not commit (disk full, I/O error): the call is not acknowledged.</summary>
