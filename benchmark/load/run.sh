@@ -38,7 +38,7 @@ sed 's/ingest_per_second: 20000/ingest_per_second: 10000000/; s/concurrent: 256/
 curl -sf -X PUT "$tailor/v1/config?file=load.yaml" -H "Authorization: TD1 $master" -H 'Content-Type: application/yaml' --data-binary @"$work/load.yaml" >/dev/null
 
 run() { # name url key token
-  TAILOR_WRITE_KEY=$3 TAILOR_TOKEN=$4 wrk -t2 -c"$connections" -d5s -s "$root/benchmark/load/personalize.lua" "$2" >/dev/null 2>&1 # warm-up
+  TAILOR_WRITE_KEY=$3 TAILOR_TOKEN=$4 wrk -t2 -c"$connections" -d"${WARMUP:-20s}" -s "$root/benchmark/load/personalize.lua" "$2" >/dev/null 2>&1 # warm-up
   TAILOR_WRITE_KEY=$3 TAILOR_TOKEN=$4 wrk -t2 -c"$connections" -d"$duration" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$2" | grep '^RESULT' | sed "s/^RESULT/$1/"
 }
 base=$(run baseline "$baseline" "" "")

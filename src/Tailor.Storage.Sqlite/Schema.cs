@@ -40,12 +40,14 @@ internal static class Schema
             db TEXT NOT NULL,
             tbl TEXT NOT NULL,
             uuid TEXT NOT NULL,
+            client_uuid INTEGER NOT NULL,
             time INTEGER NOT NULL,
             audience TEXT NOT NULL,
             profile_id BLOB NOT NULL,
             body TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS events_by_table ON events (account_id, db, tbl, seq);
-        CREATE INDEX IF NOT EXISTS events_by_uuid ON events (account_id, uuid);
+        -- Only uuids a client sent can repeat (idempotent retries); server-filled ones are unique.
+        CREATE INDEX IF NOT EXISTS events_by_client_uuid ON events (account_id, uuid) WHERE client_uuid = 1;
         CREATE TABLE IF NOT EXISTS profiles (
             account_id INTEGER NOT NULL,
             audience TEXT NOT NULL,

@@ -185,7 +185,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
                 var account = item.Scope.AccountId;
                 var audience = item.Scope.Audience;
                 var profileId = Bytes(item.ProfileId);
-                Execute(statements.InsertEvent, seq, account, item.Database, item.Table, item.Uuid, item.Time, audience, profileId, System.Text.Encoding.UTF8.GetString(item.Body));
+                Execute(statements.InsertEvent, seq, account, item.Database, item.Table, item.Uuid, item.ClientUuid ? 1 : 0, item.Time, audience, profileId, System.Text.Encoding.UTF8.GetString(item.Body));
                 Execute(statements.UpsertProfile, account, audience, profileId, seq, item.Snapshot);
                 foreach (var identity in item.IdentitiesUpserted)
                     Execute(statements.UpsertIdentity, account, audience, identity.Key, identity.Value, Bytes(identity.ProfileId));
@@ -211,7 +211,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     private sealed class BatchStatements(SqliteConnection connection)
     {
         public SqliteCommand InsertEvent { get; } = Prepared(connection,
-            "INSERT INTO events (seq, account_id, db, tbl, uuid, time, audience, profile_id, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)", 9);
+            "INSERT INTO events (seq, account_id, db, tbl, uuid, client_uuid, time, audience, profile_id, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10);
         public SqliteCommand UpsertProfile { get; } = Prepared(connection, """
             INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES ($1, $2, $3, $4, $5)
             ON CONFLICT (account_id, audience, id) DO UPDATE SET applied_seq = excluded.applied_seq, snapshot = excluded.snapshot
@@ -265,7 +265,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             """, r => All(r, ReadEvent), cancellationToken, ("$a", accountId), ("$db", database), ("$t", table), ("$after", afterSeq), ("$limit", limit));
 
     public Task<EventRecord?> FindEventByUuidAsync(long accountId, string uuid, CancellationToken cancellationToken = default) =>
-        ReadAsync("SELECT seq, account_id, db, tbl, uuid, time, profile_id, body FROM events WHERE account_id = $a AND uuid = $u ORDER BY seq DESC LIMIT 1",
+        ReadAsync("SELECT seq, account_id, db, tbl, uuid, time, profile_id, body FROM events WHERE account_id = $a AND uuid = $u AND client_uuid = 1 ORDER BY seq DESC LIMIT 1",
             r => r.Read() ? ReadEvent(r) : null, cancellationToken, ("$a", accountId), ("$u", uuid));
 
     private static EventRecord ReadEvent(SqliteDataReader r) =>

@@ -83,6 +83,19 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task A_service_has_at_most_50_active_tokens()
+    {
+        var account = await Account(); // already holds one web/site token
+        for (var i = 0; i < 49; i++) await account.CreateTokenAsync("web", "site");
+        var refused = await account.Send(HttpMethod.Post, "/v1/tokens", account.MasterKey, JsonContent.Create(new { service = "web", name = "site" }));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("at most 50", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var first = (await TailorServerFactory.Json(await account.Send(HttpMethod.Get, "/v1/tokens", account.MasterKey)))[0].GetProperty("instance_id").GetInt64();
+        Assert.Equal(HttpStatusCode.NoContent, (await account.Send(HttpMethod.Delete, $"/v1/tokens/{first}", account.MasterKey)).StatusCode);
+        await account.CreateTokenAsync("web", "site");
+    }
+
+    [Fact]
     public async Task The_admin_api_needs_a_master_key()
     {
         var account = await Account();

@@ -11,13 +11,13 @@ namespace Tailor.Core.Configuration;
 /// </summary>
 internal sealed partial class ConfigCompiler(List<ConfigError> errors)
 {
-    public const int MaxAttributes = 200;
-    public const int MaxTokensPerService = 50;
-    public const int MaxListItems = 100;
-    public const int MaxStitchingKeys = 100;
-    public const int MaxKeyEvents = 64;
-    public static readonly TimeSpan MaxListWindow = TimeSpan.FromDays(60);
-    public static readonly TimeSpan MaxCounterWindow = TimeSpan.FromDays(366);
+    private const int MaxAttributes = ConfigLimits.MaxAttributes;
+    private const int MaxTokensPerService = ConfigLimits.MaxTokensPerService;
+    private const int MaxListItems = ConfigLimits.MaxListItems;
+    private const int MaxStitchingKeys = ConfigLimits.MaxStitchingKeys;
+    private const int MaxKeyEvents = ConfigLimits.MaxKeyEvents;
+    private static readonly TimeSpan MaxListWindow = ConfigLimits.MaxListWindow;
+    private static readonly TimeSpan MaxCounterWindow = ConfigLimits.MaxCounterWindow;
 
     [GeneratedRegex("^[0-9a-z_]{3,128}$")]
     private static partial Regex TableNamePattern();

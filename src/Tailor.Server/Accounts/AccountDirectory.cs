@@ -122,6 +122,9 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
     /// </summary>
     public async Task<(TokenRecord Record, string Token)> CreateTokenAsync(long accountId, string service, string name)
     {
+        var active = (await store.ListTokensAsync(accountId)).Count(t => t.Service == service && t.RevokedAt is null);
+        if (active >= ConfigLimits.MaxTokensPerService)
+            throw new InvalidOperationException($"service `{service}` already has {active} active tokens; at most {ConfigLimits.MaxTokensPerService} (revoke one first)");
         var secret = Secrets.NewTokenSecret();
         var hash = secrets.Hash($"{accountId}/{secret}");
         var record = await store.AddTokenAsync(accountId, service, name, hash);

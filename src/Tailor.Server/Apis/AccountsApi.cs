@@ -65,7 +65,16 @@ public static class AccountsApi
                 return ApiError.BadRequest($"The current configuration has no service `{body.Service}`.");
             if (service.Tokens.All(t => t.Name != body.Name))
                 return ApiError.BadRequest($"Service `{body.Service}` has no token named `{body.Name}` in the current configuration.");
-            var (record, token) = await accounts.CreateTokenAsync(key.AccountId, body.Service, body.Name);
+            TokenRecord record;
+            string token;
+            try
+            {
+                (record, token) = await accounts.CreateTokenAsync(key.AccountId, body.Service, body.Name);
+            }
+            catch (InvalidOperationException ex)
+            {
+                return ApiError.BadRequest(ex.Message);
+            }
             return Results.Json(new { instance_id = record.InstanceId, service = record.Service, name = record.Name, token }, statusCode: 201);
         });
 

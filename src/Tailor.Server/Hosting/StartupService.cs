@@ -15,7 +15,9 @@ public sealed partial class StartupService(
     {
         var settings = options.Value;
         var dataDirectory = Path.GetFullPath(settings.DataDirectory);
-        LogSettings(dataDirectory, settings.Demo, settings.GroupCommitMaxBatch, settings.IdleProfileTimeout, settings.MaxEventBytes, "admin/****");
+        var gcMode = System.Runtime.GCSettings.IsServerGC ? "server" : "workstation";
+        var gcLatency = System.Runtime.GCSettings.LatencyMode.ToString();
+        LogSettings(dataDirectory, settings.Demo, settings.GroupCommitMaxBatch, settings.IdleProfileTimeout, settings.MaxEventBytes, "admin/****", gcMode, gcLatency);
         await accounts.LoadAsync(cancellationToken);
         if (settings.Demo) await ActivatorUtilities.CreateInstance<DemoSetup>(services).RunAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
@@ -28,6 +30,6 @@ public sealed partial class StartupService(
     }
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information,
-        Message = "Tailor settings: data directory {DataDirectory}, demo {Demo}, group commit batch ≤ {MaxBatch}, idle profiles deactivated after {Idle}, events ≤ {MaxEventBytes} bytes, admin key {AdminKey} (in admin.key)")]
-    private partial void LogSettings(string dataDirectory, bool demo, int maxBatch, TimeSpan idle, int maxEventBytes, string adminKey);
+        Message = "Tailor settings: data directory {DataDirectory}, demo {Demo}, group commit batch ≤ {MaxBatch}, idle profiles deactivated after {Idle}, events ≤ {MaxEventBytes} bytes, admin key {AdminKey} (in admin.key), GC {GcMode} ({GcLatency})")]
+    private partial void LogSettings(string dataDirectory, bool demo, int maxBatch, TimeSpan idle, int maxEventBytes, string adminKey, string gcMode, string gcLatency);
 }
