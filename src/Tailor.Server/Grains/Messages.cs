@@ -18,7 +18,7 @@ public sealed class StitchReply
 
 /// <summary>One personalization call as the profile grain receives it.</summary>
 [GenerateSerializer, Immutable]
-public sealed class PersonalizeCall
+public sealed record PersonalizeCall
 {
     [Id(0)] public long AccountId { get; init; }
     [Id(1)] public string Audience { get; init; } = "";

@@ -24,12 +24,7 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency)
             var identity = grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(call.AccountId, call.Audience));
             var stitch = await identity.Resolve(call.Identifiers);
             var profile = stitch.ProfileId;
-            var withStitch = new PersonalizeCall
-            {
-                AccountId = call.AccountId, Audience = call.Audience, Service = call.Service, Database = call.Database, Table = call.Table,
-                Body = call.Body, Uuid = call.Uuid, ClientUuid = call.ClientUuid, Time = call.Time, IsPublic = call.IsPublic,
-                Identifiers = call.Identifiers, Stitch = stitch,
-            };
+            var withStitch = call with { Stitch = stitch };
             for (var move = 0; ; move++)
             {
                 var reply = await grains.GetGrain<IProfileGrain>(GrainKeys.Profile(call.AccountId, call.Audience, profile)).Personalize(withStitch);
