@@ -53,6 +53,8 @@ public sealed class ApiError(int status, int code, string message, string reason
     public static ApiError ConcurrencyLimit() => new(429, 2013, "Concurrent request limit exceeded.", "Concurrent Request Limit Exceeded") { Headers = RetryAfter };
     public static ApiError Unavailable() => new(503, 5003, "The event could not be stored; it was not accepted. Retry later.", "Service Unavailable") { Headers = RetryAfter };
     public static ApiError BadRequest(string message) => new(400, 4000, message, "Bad Request");
+    /// <summary>A server fault: a bug, never the client's doing (the spec's code 9999).</summary>
+    public static ApiError Internal() => new(500, 9999, "Internal server error; it has been logged.", "Internal Server Error");
 
     private static readonly Dictionary<string, string> RetryAfter = new() { ["Retry-After"] = "1" };
 }

@@ -142,6 +142,10 @@ public static partial class PersonalizationApi
         {
             return ApiError.Unavailable();
         }
+        catch (ServiceNotConfiguredException)
+        {
+            return ApiError.TokenNotConfigured();
+        }
     }
 
     internal static bool IsEventMediaType(string? contentType)

@@ -44,3 +44,12 @@ public sealed class PersonalizeReply
     [Id(2)] public Guid? MovedTo { get; init; }
     [Id(3)] public Guid ProfileId { get; init; }
 }
+
+/// <summary>The call's service left the configuration while the call was on its way (answered like an unknown token, 3001).</summary>
+[GenerateSerializer]
+public sealed class ServiceNotConfiguredException : Exception
+{
+    public ServiceNotConfiguredException() { }
+    public ServiceNotConfiguredException(string service) : base($"service `{service}` is not in the configuration") { }
+    public ServiceNotConfiguredException(string message, Exception inner) : base(message, inner) { }
+}

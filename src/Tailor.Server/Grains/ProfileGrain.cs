@@ -48,6 +48,10 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         }
     }
 
+    /// <summary>The call's service in the configuration in force now (a new version may have removed it since the token was checked).</summary>
+    private CompiledService Service(string name) =>
+        accounts.Config(_accountId)?.Compiled.Services.GetValueOrDefault(name) ?? throw new ServiceNotConfiguredException(name);
+
     private CompiledAudience? Audience() =>
         accounts.Config(_accountId)?.Compiled.Audiences.GetValueOrDefault(_audience);
 
@@ -57,8 +61,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
     {
         await EnsureLoaded(call.Stitch.IsNew && call.Stitch.ProfileId == _id);
         if (_movedTo is { } moved) return new PersonalizeReply { MovedTo = moved };
-        var config = accounts.Config(_accountId) ?? throw new InvalidOperationException($"account {_accountId} has no configuration");
-        var service = config.Compiled.Services[call.Service];
+        var service = Service(call.Service);
         var audience = service.Audience;
         var now = NowMs;
         // A state built from the store belongs to this grain; a state under construction is only kept once committed.
@@ -120,7 +123,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
     {
         await EnsureLoaded();
         if (_movedTo is { } moved) return new PersonalizeReply { MovedTo = moved };
-        var service = accounts.Config(_accountId)!.Compiled.Services[call.Service];
+        var service = Service(call.Service);
         var now = NowMs;
         var state = _state ?? service.Audience.NewProfile(_id, now);
         if (!EventParser.TryParse(call.Body, out var data, out _)) data = EventData.From();

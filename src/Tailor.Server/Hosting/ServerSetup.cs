@@ -36,6 +36,8 @@ public static class ServerSetup
             builder.WebHost.UseUrls("http://127.0.0.1:8080");
         ConfigureServices(builder);
         var app = builder.Build();
+        // Anything unexpected answers 500 {"code": 9999} (and is logged by the exception handler).
+        app.UseExceptionHandler(errors => errors.Run(context => ApiError.Internal().ExecuteAsync(context)));
         app.MapPersonalizationApi();
         app.MapAccountsApi();
         app.MapConfigApi();
