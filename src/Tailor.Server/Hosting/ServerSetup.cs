@@ -32,6 +32,14 @@ public static class ServerSetup
     public static WebApplication Build(string[] args)
     {
         var builder = WebApplication.CreateSlimBuilder(NormalizeArgs(args));
+        // The defaults shipped beside the binary, at the lowest priority: found from any working directory,
+        // and overridden by the content root's appsettings, the environment and the command line.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Json.JsonConfigurationSource
+        {
+            Path = "appsettings.json",
+            Optional = true,
+            FileProvider = new Microsoft.Extensions.FileProviders.PhysicalFileProvider(AppContext.BaseDirectory),
+        });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
             builder.WebHost.UseUrls("http://127.0.0.1:8080");
         ConfigureServices(builder);
