@@ -128,6 +128,19 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
     }
 
     [Fact]
+    public async Task The_openapi_document_lists_every_api_path()
+    {
+        var document = await TailorServerFactory.Json(await fixture.Server.CreateClient().GetAsync("/openapi/v1.json"));
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToHashSet();
+        foreach (var path in new[] { "/{database}/{table}", "/public/{database}/{table}", "/v1/accounts", "/v1/keys", "/v1/keys/{id}", "/v1/tokens", "/v1/tokens/{id}",
+                     "/v1/config", "/v1/config/versions", "/v1/databases/{database}/tables/{table}/events", "/v1/audiences/{audience}/profiles" })
+            Assert.Contains(path, paths);
+        var post = document.GetProperty("paths").GetProperty("/{database}/{table}").GetProperty("post");
+        Assert.True(post.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/vnd.treasuredata.v1+json", out _));
+        Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+    }
+
+    [Fact]
     public async Task One_account_cannot_read_another_accounts_events_or_use_its_token()
     {
         var a = await Account();

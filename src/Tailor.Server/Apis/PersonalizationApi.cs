@@ -32,11 +32,29 @@ public static partial class PersonalizationApi
 
     public static IEndpointRouteBuilder MapPersonalizationApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, database, table, isPublic: false));
-        app.MapPost("/public/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, database, table, isPublic: true));
-        app.MapMethods("/public/{database}/{table}", ["OPTIONS"], Preflight);
+        // The body is read and checked by hand (the documented order of checks); the metadata tells OpenAPI what it is.
+        Describe(app.MapPost("/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, database, table, isPublic: false)))
+            .WithSummary("Post an event for a customer and get the offers that now apply (servers: write key, private token)");
+        Describe(app.MapPost("/public/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, database, table, isPublic: true)))
+            .WithSummary("The same from browsers: public token, allowed Origin, CORS, no sensitive attributes");
+        app.MapMethods("/public/{database}/{table}", ["OPTIONS"], Preflight).WithSummary("CORS preflight for /public/");
         return app;
     }
+
+    /// <summary>The error body of every API: <c>{"code": n, "message": "..."}</c>.</summary>
+    public sealed record ErrorBody(int Code, string Message);
+
+    private static RouteHandlerBuilder Describe(RouteHandlerBuilder endpoint) => endpoint
+        .Accepts<Dictionary<string, object>>(MediaType)
+        .Produces<Dictionary<string, object>>(200, "application/json")
+        .Produces<ErrorBody>(400, "application/json")
+        .Produces<ErrorBody>(401, "application/json")
+        .Produces<ErrorBody>(403, "application/json")
+        .Produces<ErrorBody>(404, "application/json")
+        .Produces<ErrorBody>(413, "application/json")
+        .Produces<ErrorBody>(415, "application/json")
+        .Produces<ErrorBody>(429, "application/json")
+        .Produces<ErrorBody>(503, "application/json");
 
     private static IResult Preflight(HttpContext context, AccountDirectory accounts)
     {

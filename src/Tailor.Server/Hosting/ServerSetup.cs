@@ -52,6 +52,7 @@ public static class ServerSetup
         app.MapEventsApi();
         app.MapProfilesApi();
         app.MapGet("/health", () => Results.Json(new { status = "ok" }));
+        app.MapOpenApi(); // GET /openapi/v1.json
         return app;
     }
 
@@ -69,6 +70,12 @@ public static class ServerSetup
         });
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
+        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Tailor";
+            document.Info.Description = "Real-time personalization (POST /{database}/{table}) and the admin API. See docs/api.md.";
+            return Task.CompletedTask;
+        }));
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new SqliteStore(Path.Combine(DataDirectory(sp), "tailor.db")));
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteStore>());
