@@ -21,13 +21,14 @@ public sealed class BadInputTests(ServerFixture fixture) : IClassFixture<ServerF
             case 2: return [.. "{\"td_client_id\":\""u8, 0xC3, 0x28, 0xFF, .. "\"}"u8];     // invalid UTF-8
             case 3: return Encoding.UTF8.GetBytes("{\"td_client_id\":\"x\",\"a\":" + new string('[', 33 + random.Next(500)) + new string(']', 33) + "}");
             case 4: return Encoding.UTF8.GetBytes("{\"td_client_id\":\"x\",\"n\":1" + new string('0', 400 + random.Next(400)) + "}");
-            case 5: return Encoding.UTF8.GetBytes(random.Next(4) switch
-            {
-                0 => "{\"td_client_id\":[\"a\"]}",
-                1 => "{\"td_client_id\":{\"x\":1}}",
-                2 => "{\"td_client_id\":true,\"email\":7}",
-                _ => "{\"td_client_id\":null}",
-            });
+            case 5:
+                return Encoding.UTF8.GetBytes(random.Next(4) switch
+                {
+                    0 => "{\"td_client_id\":[\"a\"]}",
+                    1 => "{\"td_client_id\":{\"x\":1}}",
+                    2 => "{\"td_client_id\":true,\"email\":7}",
+                    _ => "{\"td_client_id\":null}",
+                });
             case 6: return Encoding.UTF8.GetBytes("{\"td_client_id\":\"x\",\"k\":1,\"k\":2}");
             case 7: return Encoding.UTF8.GetBytes(random.Next(3) switch { 0 => "[]", 1 => "null", _ => "\"text\"" });
             default: return Encoding.UTF8.GetBytes("{\"td_client_id\":\"x\"," + new string(' ', random.Next(10)) + "}");

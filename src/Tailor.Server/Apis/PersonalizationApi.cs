@@ -44,8 +44,22 @@ public static partial class PersonalizationApi
     /// <summary>The error body of every API: <c>{"code": n, "message": "..."}</c>.</summary>
     public sealed record ErrorBody(int Code, string Message);
 
+    // Not .Accepts(): routing would then reject other content types itself (an empty 415) before the
+    // documented checks run. The request body is described for OpenAPI only.
     private static RouteHandlerBuilder Describe(RouteHandlerBuilder endpoint) => endpoint
-        .Accepts<Dictionary<string, object>>(MediaType)
+        .AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+            {
+                Required = true,
+                Description = "One JSON object: the event. It must carry an identifier (a stitching key of the audience); time and uuid are optional.",
+                Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType>
+                {
+                    [MediaType] = new() { Schema = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.Object } },
+                },
+            };
+            return Task.CompletedTask;
+        })
         .Produces<Dictionary<string, object>>(200, "application/json")
         .Produces<ErrorBody>(400, "application/json")
         .Produces<ErrorBody>(401, "application/json")
