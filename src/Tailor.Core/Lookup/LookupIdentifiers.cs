@@ -1,0 +1,130 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Tailor.Core.Lookup;
+
+/// <summary>
+/// The identifiers of a person in a lookup request (../shared/spec/lookup-api.md), validated and
+/// normalised into index keys, most specific first: email (plain or hashed), then name + postal.
+/// The same functions produce the keys stored for an imported profile, so both sides agree.
+/// </summary>
+public static partial class LookupIdentifiers
+{
+    /// <summary>The request fields that identify a person; everything else (fields=, api_key...) is not an identifier.</summary>
+    public static readonly IReadOnlySet<string> Names = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "email", "md5_email", "sha1_email", "sha256_email", "first", "middle", "last", "street", "city", "state", "zip", "zip4",
+    };
+
+    [GeneratedRegex(@"^[^@\s""(),:;<>\[\]\\]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")]
+    private static partial Regex EmailPattern();
+
+    [GeneratedRegex("^[0-9]{5}$")]
+    private static partial Regex ZipPattern();
+
+    [GeneratedRegex("^([0-9]{5})-[0-9]{4}$")]
+    private static partial Regex Zip4Pattern();
+
+    [GeneratedRegex("^[A-Za-z]{2}$")]
+    private static partial Regex StatePattern();
+
+    /// <summary>Trimmed and lower-cased, or null when not a syntactically valid address.</summary>
+    public static string? NormalizeEmail(string? email)
+    {
+        if (email is null) return null;
+        var normalized = email.Trim().ToLowerInvariant();
+        return normalized.Length is > 0 and <= 254 && EmailPattern().IsMatch(normalized) ? normalized : null;
+    }
+
+    /// <summary>Lower-case hex when the text is hex of exactly <paramref name="bytes"/> bytes (either case), else null.</summary>
+    public static string? NormalizeHex(string? hex, int bytes)
+    {
+        if (hex is null) return null;
+        var text = hex.Trim();
+        if (text.Length != bytes * 2) return null;
+        foreach (var c in text)
+            if (!char.IsAsciiHexDigit(c)) return null;
+        return text.ToLowerInvariant();
+    }
+
+    /// <summary>Names and street parts: lower case, letters and digits only, single spaces.</summary>
+    public static string? NormalizeText(string? text)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var sb = new StringBuilder(text.Length);
+        var space = false;
+        foreach (var c in text.Normalize(NormalizationForm.FormKC).ToLowerInvariant())
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                if (space && sb.Length > 0) sb.Append(' ');
+                sb.Append(c);
+                space = false;
+            }
+            else space = true;
+        }
+        return sb.Length == 0 ? null : sb.ToString();
+    }
+
+    /// <summary>The three hashes of a (normalised) email, as stored in the index.</summary>
+    public static IEnumerable<LookupKey> EmailKeys(string normalizedEmail)
+    {
+        var bytes = Encoding.UTF8.GetBytes(normalizedEmail);
+        // MD5 and SHA-1 are how clients send hashed emails (the API's contract): identifiers, not security.
+#pragma warning disable CA5351, CA5350
+        yield return new LookupKey(LookupKeyKind.EmailMd5, Convert.ToHexStringLower(MD5.HashData(bytes)));
+        yield return new LookupKey(LookupKeyKind.EmailSha1, Convert.ToHexStringLower(SHA1.HashData(bytes)));
+#pragma warning restore CA5351, CA5350
+        yield return new LookupKey(LookupKeyKind.EmailSha256, Convert.ToHexStringLower(SHA256.HashData(bytes)));
+    }
+
+    /// <summary>Name + postal keys: first+last+street+city+state and first+last+zip, when the parts are there and valid.</summary>
+    public static IEnumerable<LookupKey> NameKeys(string? first, string? last, string? street, string? city, string? state, string? zip)
+    {
+        var f = NormalizeText(first);
+        var l = NormalizeText(last);
+        if (f is null || l is null) yield break;
+        var s = NormalizeText(street);
+        var c = NormalizeText(city);
+        var st = state is not null && StatePattern().IsMatch(state.Trim()) ? state.Trim().ToLowerInvariant() : null;
+        if (s is not null && c is not null && st is not null) yield return new LookupKey(LookupKeyKind.NameAddress, $"{f}|{l}|{s}|{c}|{st}");
+        if (NormalizeZip(zip) is { } z) yield return new LookupKey(LookupKeyKind.NameZip, $"{f}|{l}|{z}");
+    }
+
+    /// <summary>A 5-digit zip from <c>94105</c> or <c>94105-0123</c>, else null.</summary>
+    public static string? NormalizeZip(string? zip)
+    {
+        if (zip is null) return null;
+        var text = zip.Trim();
+        if (ZipPattern().IsMatch(text)) return text;
+        var zip4 = Zip4Pattern().Match(text);
+        return zip4.Success ? zip4.Groups[1].Value : null;
+    }
+
+    /// <summary>
+    /// The keys to look a person up by, most specific first. Empty when the person has no usable
+    /// identifier: the answer for that record is <c>{"error_code":400,"error_msg":"Invalid identifier."}</c>.
+    /// An invalid identifier beside a valid one is ignored (more identifiers raise the match rate).
+    /// </summary>
+    public static IReadOnlyList<LookupKey> KeysOf(Func<string, string?> field)
+    {
+        var keys = new List<LookupKey>(3);
+        if (NormalizeEmail(field("email")) is { } email) keys.Add(EmailKeys(email).First());
+        if (NormalizeHex(field("md5_email"), 16) is { } md5) keys.Add(new LookupKey(LookupKeyKind.EmailMd5, md5));
+        if (NormalizeHex(field("sha1_email"), 20) is { } sha1) keys.Add(new LookupKey(LookupKeyKind.EmailSha1, sha1));
+        if (NormalizeHex(field("sha256_email"), 32) is { } sha256) keys.Add(new LookupKey(LookupKeyKind.EmailSha256, sha256));
+        var zip = field("zip") ?? field("zip4");
+        keys.AddRange(NameKeys(field("first"), field("last"), field("street"), field("city"), field("state"), zip));
+        return keys.Distinct().ToList();
+    }
+
+    /// <summary>The keys an imported profile is indexed under.</summary>
+    public static IReadOnlyList<LookupKey> IndexKeys(string? email, string? first, string? last, string? street, string? city, string? state, string? zip)
+    {
+        var keys = new List<LookupKey>(5);
+        if (NormalizeEmail(email) is { } normalized) keys.AddRange(EmailKeys(normalized));
+        keys.AddRange(NameKeys(first, last, street, city, state, zip));
+        return keys;
+    }
+}
