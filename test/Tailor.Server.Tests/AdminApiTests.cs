@@ -127,6 +127,18 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal(HttpStatusCode.BadRequest, (await account.Send(HttpMethod.Get, "/v1/databases/demo_db/tables/pageviews/events?limit=0", account.MasterKey)).StatusCode);
     }
 
+    [Theory]
+    [InlineData("/v1/keys", "{\"kind\":")]
+    [InlineData("/v1/keys", "[1,2]")]
+    [InlineData("/v1/tokens", "not json")]
+    [InlineData("/v1/keys", "{\"kind\":42}")]
+    public async Task Malformed_admin_bodies_get_a_4xx(string path, string body)
+    {
+        var account = await Account();
+        var response = await account.Send(HttpMethod.Post, path, account.MasterKey, new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.InRange((int)response.StatusCode, 400, 499);
+    }
+
     [Fact]
     public async Task The_openapi_document_lists_every_api_path()
     {

@@ -162,3 +162,43 @@ public sealed class ProcessTests
 
 [CollectionDefinition(nameof(ProcessTests), DisableParallelization = true)]
 public sealed class ProcessTestsCollection;
+
+/// <summary>Malformed HTTP that only a real socket can send: never a 5xx.</summary>
+[Collection(nameof(ProcessTests))]
+public sealed class RawHttpTests
+{
+    private static async Task<string> Exchange(int port, string head, byte[] body, bool closeEarly)
+    {
+        using var socket = new TcpClient();
+        await socket.ConnectAsync(IPAddress.Loopback, port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(body);
+        if (closeEarly) socket.Client.Shutdown(SocketShutdown.Send);
+        var reply = new byte[4096];
+        var read = await stream.ReadAsync(reply).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        return Encoding.ASCII.GetString(reply, 0, read);
+    }
+
+    [Fact]
+    public async Task Broken_bodies_on_the_wire_never_get_a_5xx()
+    {
+        var directory = Directory.CreateTempSubdirectory("tailor-raw-").FullName;
+        await using var server = await ServerProcess.StartAsync(directory);
+        var account = await TestAccount.CreateAsync(server.Client, server.AdminKey);
+        var headers = $"POST /demo_db/pageviews HTTP/1.1\r\nHost: x\r\nContent-Type: {TestAccount.MediaType}\r\nAuthorization: TD1 {account.WriteKey}\r\nWP13n-Token: {account.Token}\r\n";
+        var body = Encoding.UTF8.GetBytes("""{"td_client_id":"short"}""");
+
+        // A body shorter than its Content-Length, then the client stops sending: no answer, or a 4xx.
+        var shortReply = await Exchange(server.Port, headers + $"Content-Length: {body.Length + 50}\r\n\r\n", body, closeEarly: true);
+        Assert.True(shortReply.Length == 0 || System.Text.RegularExpressions.Regex.IsMatch(shortReply, @"^HTTP/1\.1 4\d\d "), shortReply);
+
+        // A malformed chunked body, read by the endpoint itself: a 4xx with the documented body.
+        var chunkedReply = await Exchange(server.Port, headers + "Transfer-Encoding: chunked\r\n\r\n", Encoding.ASCII.GetBytes("ZZ\r\nnot a chunk\r\n0\r\n\r\n"), closeEarly: false);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(chunkedReply, @"^HTTP/1\.1 4\d\d "), $"reply: [{chunkedReply}]\n{server.Output}");
+        Assert.Contains("\"code\"", chunkedReply, StringComparison.Ordinal);
+
+        Assert.Empty((await account.Events()).EnumerateArray());
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await account.PostEvent("""{"td_client_id":"after"}""")).StatusCode);
+    }
+}

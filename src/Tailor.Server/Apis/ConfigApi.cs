@@ -16,8 +16,9 @@ public static class ConfigApi
         {
             var (key, error) = AdminAuth.Master(context);
             if (error is not null) return error;
-            var (bytes, tooLarge) = await PersonalizationApi.ReadBody(context.Request, 8 * 1024 * 1024, context.RequestAborted);
+            var (bytes, tooLarge, unreadable) = await PersonalizationApi.ReadBody(context.Request, 8 * 1024 * 1024, context.RequestAborted);
             if (tooLarge) return ApiError.TooLarge(8 * 1024 * 1024);
+            if (unreadable is not null) return ApiError.BadRequest($"The body could not be read: {unreadable}");
             string text;
             try
             {

@@ -91,6 +91,18 @@ public static partial class PersonalizationApi
 
     private static async Task<IResult> Handle(HttpContext context, string database, string table, bool isPublic)
     {
+        try
+        {
+            return await HandleChecked(context, database, table, isPublic);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Empty; // the client left; nobody reads the answer
+        }
+    }
+
+    private static async Task<IResult> HandleChecked(HttpContext context, string database, string table, bool isPublic)
+    {
         var services = context.RequestServices;
         var accounts = services.GetRequiredService<AccountDirectory>();
         var request = context.Request;
@@ -142,8 +154,9 @@ public static partial class PersonalizationApi
 
         // 5. body
         var options = services.GetRequiredService<IOptions<TailorOptions>>().Value;
-        var (body, tooLarge) = await ReadBody(request, options.MaxEventBytes, context.RequestAborted);
+        var (body, tooLarge, unreadable) = await ReadBody(request, options.MaxEventBytes, context.RequestAborted);
         if (tooLarge) return ApiError.TooLarge(options.MaxEventBytes);
+        if (unreadable is not null) return ApiError.InvalidEvent($"The body could not be read: {unreadable}");
         if (!EventParser.TryParse(body, out var data, out var why)) return ApiError.InvalidEvent(Sentence(why!));
         if (!service.Audience.TryGetIdentifiers(data!, out var identifiers, out why)) return ApiError.InvalidEvent(Sentence(why!));
         var time = services.GetRequiredService<TimeProvider>();
@@ -205,20 +218,30 @@ public static partial class PersonalizationApi
 
     private static string Sentence(string reason) => char.ToUpperInvariant(reason[0]) + reason[1..] + (reason.EndsWith('.') ? "" : ".");
 
-    /// <summary>Reads at most <paramref name="limit"/> bytes; larger bodies are refused without being buffered.</summary>
-    internal static async Task<(byte[] Body, bool TooLarge)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads at most <paramref name="limit"/> bytes; larger bodies are refused without being buffered.
+    /// A body Kestrel cannot read (malformed chunks, too slow, cut short) is the client's error, never a 500.
+    /// </summary>
+    internal static async Task<(byte[] Body, bool TooLarge, string? Unreadable)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > limit) return ([], true);
+        if (request.ContentLength > limit) return ([], true, null);
         var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 4096, limit) + 1);
-        while (true)
+        try
         {
-            var memory = buffer.GetMemory(4096);
-            var read = await request.Body.ReadAsync(memory, cancellationToken);
-            if (read == 0) break;
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit) return ([], true);
+            while (true)
+            {
+                var memory = buffer.GetMemory(4096);
+                var read = await request.Body.ReadAsync(memory, cancellationToken);
+                if (read == 0) break;
+                buffer.Advance(read);
+                if (buffer.WrittenCount > limit) return ([], true, null);
+            }
         }
-        return (buffer.WrittenSpan.ToArray(), false);
+        catch (BadHttpRequestException ex)
+        {
+            return ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? ([], true, null) : ([], false, ex.Message);
+        }
+        return (buffer.WrittenSpan.ToArray(), false, null);
     }
 
     /// <summary>The event as stored: the client's fields, plus <c>time</c> and <c>uuid</c> when it did not send them.</summary>

@@ -44,8 +44,16 @@ public static class ServerSetup
             builder.WebHost.UseUrls("http://127.0.0.1:8080");
         ConfigureServices(builder);
         var app = builder.Build();
-        // Anything unexpected answers 500 {"code": 9999} (and is logged by the exception handler).
-        app.UseExceptionHandler(errors => errors.Run(context => ApiError.Internal().ExecuteAsync(context)));
+        // A request Kestrel could not read is the client's error (its own 4xx); anything else unexpected
+        // answers 500 {"code": 9999} and is logged by the exception handler.
+        app.UseExceptionHandler(errors => errors.Run(context =>
+        {
+            var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+            var result = error is BadHttpRequestException bad
+                ? new ApiError(bad.StatusCode, 4000 + bad.StatusCode % 100, $"The request could not be read: {bad.Message}", "Bad Request")
+                : ApiError.Internal();
+            return result.ExecuteAsync(context);
+        }));
         app.MapPersonalizationApi();
         app.MapAccountsApi();
         app.MapConfigApi();
