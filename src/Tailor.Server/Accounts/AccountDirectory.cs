@@ -152,7 +152,8 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
             var saved = await store.SaveConfigAsync(accountId, text, fileName.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? "json" : "yaml");
             var previous = _configs.GetValueOrDefault(accountId);
             _configs[accountId] = new AccountConfig(saved.Version, result.Compiled!);
-            previous?.Dispose();
+            // Calls in flight still hold leases of the previous limiters: dispose them once those are long done.
+            if (previous is not null) _ = Task.Delay(TimeSpan.FromMinutes(1)).ContinueWith(_ => previous.Dispose(), TaskScheduler.Default);
             RebuildOrigins();
             LogConfigApplied(accountId, saved.Version);
             return (saved, []);
