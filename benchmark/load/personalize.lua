@@ -4,6 +4,14 @@
 local key = os.getenv("TAILOR_WRITE_KEY") or ""
 local token = os.getenv("TAILOR_TOKEN") or ""
 local visitors = tonumber(os.getenv("TAILOR_VISITORS") or "100000")
+-- Paced runs: TAILOR_RATE calls/s over TAILOR_CONNECTIONS connections (each waits its share before a call).
+-- wrk has no open-loop mode, so a slow answer delays the next call (coordinated omission): an approximation.
+local rate = tonumber(os.getenv("TAILOR_RATE") or "0")
+local connections = tonumber(os.getenv("TAILOR_CONNECTIONS") or "64")
+if rate > 0 then
+  local interval = connections * 1000 / rate
+  function delay() return interval end
+end
 local threads = {}
 local counter = 0
 
