@@ -33,6 +33,27 @@ public sealed class RestartTests
     }
 
     [Fact]
+    public async Task A_client_uuid_forgotten_by_memory_or_a_restart_is_still_recognised_from_the_log()
+    {
+        var directory = Directory.CreateTempSubdirectory("tailor-idem-").FullName;
+        var settings = new Dictionary<string, string?> { ["Tailor:IdempotencyMemoryEntries"] = "2" };
+        TestAccount account;
+        await using (var first = new TailorServerFactory(directory, settings))
+        {
+            account = await first.CreateAccountAsync();
+            for (var i = 0; i < 6; i++) await account.PostEvent($$"""{"td_client_id":"idem","td_path":"/retail","uuid":"u-{{i}}"}""");
+            // u-0 left memory long ago (capacity 2): the log still knows it.
+            await account.PostEvent("""{"td_client_id":"idem","td_path":"/retail","uuid":"u-0"}""");
+            Assert.Equal(6, (await account.Profile("td_client_id", "idem")).GetProperty("events").GetInt32());
+        }
+        await using var second = new TailorServerFactory(directory, settings);
+        var again = new TestAccount(second.CreateClient(), account.Id, account.MasterKey) { WriteKey = account.WriteKey, Token = account.Token };
+        await again.PostEvent("""{"td_client_id":"idem","td_path":"/retail","uuid":"u-5"}""");
+        Assert.Equal(6, (await again.Profile("td_client_id", "idem")).GetProperty("events").GetInt32());
+        Assert.Equal(6, (await again.Events()).GetArrayLength());
+    }
+
+    [Fact]
     public async Task A_deactivated_profile_comes_back_identical()
     {
         await using var server = new TailorServerFactory();

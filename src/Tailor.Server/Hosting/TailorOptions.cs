@@ -40,4 +40,8 @@ public sealed class TailorOptions
 
     /// <summary>How long a client uuid makes a call idempotent.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Client uuids remembered in memory; older ones are answered from the event log.</summary>
+    [Range(1, 100_000_000)]
+    public int IdempotencyMemoryEntries { get; set; } = 1_000_000;
 }

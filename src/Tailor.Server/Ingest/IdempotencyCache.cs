@@ -14,6 +14,8 @@ public sealed class IdempotencyCache(IEventStore store, TimeProvider time, IOpti
 {
     private readonly ConcurrentDictionary<(long Account, string Uuid), Entry> _entries = new();
     private readonly TimeSpan _window = options.Value.IdempotencyWindow;
+    private readonly int _capacity = options.Value.IdempotencyMemoryEntries;
+    private int _trimming;
 
     public sealed class Entry(long atMs)
     {
@@ -33,6 +35,7 @@ public sealed class IdempotencyCache(IEventStore store, TimeProvider time, IOpti
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             var mine = new Entry(now);
             var existing = _entries.GetOrAdd(key, mine);
+            if (ReferenceEquals(existing, mine) && _entries.Count > _capacity) Trim();
             if (!ReferenceEquals(existing, mine))
             {
                 if (now - existing.AtMs > _window.TotalMilliseconds)
@@ -59,6 +62,29 @@ public sealed class IdempotencyCache(IEventStore store, TimeProvider time, IOpti
     {
         _entries.TryRemove(new KeyValuePair<(long, string), Entry>((accountId, uuid), entry));
         entry.Done.TrySetResult(null);
+    }
+
+    /// <summary>
+    /// Keeps memory bounded: forgets finished entries, oldest first, down to 90% of the capacity. Safe at
+    /// any time: a forgotten uuid is still found in the event log.
+    /// </summary>
+    private void Trim()
+    {
+        if (Interlocked.Exchange(ref _trimming, 1) == 1) return;
+        try
+        {
+            var target = _capacity * 9 / 10;
+            var finished = _entries.Where(e => e.Value.Done.Task.IsCompleted).OrderBy(e => e.Value.AtMs).ToList();
+            foreach (var entry in finished)
+            {
+                if (_entries.Count <= target) break;
+                _entries.TryRemove(entry);
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _trimming, 0);
+        }
     }
 
     /// <summary>Drops entries older than the window (called periodically).</summary>
