@@ -286,10 +286,6 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         ReadAsync<IReadOnlyList<IdentityRecord>>("SELECT key, value, profile_id FROM identities WHERE account_id = $a AND audience = $aud",
             r => All(r, x => new IdentityRecord(x.GetString(0), x.GetString(1), Id(x, 2))), cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience));
 
-    public Task<int> CountProfilesAsync(AudienceScope scope, CancellationToken cancellationToken = default) =>
-        ReadAsync("SELECT COUNT(*) FROM profiles WHERE account_id = $a AND audience = $aud", r => r.Read() ? r.GetInt32(0) : 0,
-            cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience));
-
     public Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default)
     {
         Write((_, transaction) =>

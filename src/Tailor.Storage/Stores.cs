@@ -48,8 +48,6 @@ public interface IProfileStore
     /// <summary>The profile an id was merged into, if it was.</summary>
     Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<IdentityRecord>> LoadIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default);
-    Task<int> CountProfilesAsync(AudienceScope scope, CancellationToken cancellationToken = default);
-
     /// <summary>
     /// Writes profiles that do not come from events (profile import, the demo's seed) with their
     /// identifiers, in one transaction. Callers make sure no grain holds these profiles.

@@ -103,13 +103,6 @@ public sealed class CompiledAudience
     public IReadOnlyList<CompiledSegment> Segments { get; }
     public IReadOnlyList<(string Id, string? Name)> BatchSegments { get; }
 
-    public int KeyEventIndex(string name)
-    {
-        foreach (var keyEvent in KeyEvents)
-            if (keyEvent.Name == name) return keyEvent.Index;
-        return -1;
-    }
-
     /// <summary>
     /// The identifiers an event carries, in stitching-key priority order. A stitching key holding
     /// something other than a string (or null) is an error; invalid values and regex misses are ignored.

@@ -24,7 +24,4 @@ public sealed class CompiledConfig
     public IReadOnlyDictionary<string, CompiledService> Services { get; }
     public IReadOnlyList<string> LookupFields { get; }
     public int IngestPerSecond { get; }
-
-    /// <summary>True when some audience takes events of <c>database.table</c>.</summary>
-    public bool IsEventTable(string qualifiedTable) => Audiences.Values.Any(a => a.EventTables.Contains(qualifiedTable));
 }

@@ -11,12 +11,6 @@ namespace Tailor.Core.Lookup;
 /// </summary>
 public static partial class LookupIdentifiers
 {
-    /// <summary>The request fields that identify a person; everything else (fields=, api_key...) is not an identifier.</summary>
-    public static readonly IReadOnlySet<string> Names = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "email", "md5_email", "sha1_email", "sha256_email", "first", "middle", "last", "street", "city", "state", "zip", "zip4",
-    };
-
     [GeneratedRegex(@"^[^@\s""(),:;<>\[\]\\]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$")]
     private static partial Regex EmailPattern();
 

@@ -71,8 +71,6 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
         RebuildOrigins();
     }
 
-    public bool AccountExists(long accountId) => _accounts.ContainsKey(accountId);
-
     public AccountConfig? Config(long accountId) => _configs.GetValueOrDefault(accountId);
 
     /// <summary>Origins some public service allows (for CORS preflight, which carries no token).</summary>

@@ -39,9 +39,6 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>Batches committed so far (for metrics and tests).</summary>
-    public long Batches { get; private set; }
-
     /// <summary>Queues an item; the task completes with its sequence number once it is on disk.</summary>
     public Task<long> AppendAsync(WriteItem item)
     {
@@ -110,7 +107,6 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
                 var elapsed = Stopwatch.GetTimestamp() - started;
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(_nextSeq + i);
                 _nextSeq += batch.Count;
-                Batches++;
                 Record(batch.Count, elapsed);
             }
             catch (Exception ex) when (batch.Count > 1)
