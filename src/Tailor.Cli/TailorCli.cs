@@ -34,6 +34,13 @@ public static class TailorCli
             return new AdminClient(http, parse.GetValue(key), admin);
         }
 
+        // Keys and tokens list the same way: one line each, revoked ones marked.
+        async Task PrintList(AdminClient client, string path, Func<JsonElement, string> line, CancellationToken cancellationToken)
+        {
+            foreach (var item in (await client.SendAsync(HttpMethod.Get, path, cancellationToken: cancellationToken)).EnumerateArray())
+                await output.WriteLineAsync(line(item) + (item.GetProperty("revoked_at").ValueKind == JsonValueKind.Null ? "" : "  REVOKED"));
+        }
+
         void Add(Command parent, Command command, Func<ParseResult, AdminClient, CancellationToken, Task> action)
         {
             command.SetAction(async (parse, cancellationToken) =>
@@ -79,14 +86,8 @@ public static class TailorCli
             var created = await c.SendAsync(HttpMethod.Post, "v1/keys", AdminClient.Json(new { kind = p.GetValue(kind), label = p.GetValue(label) ?? "" }), cancellationToken: ct);
             await output.WriteLineAsync($"{created.GetProperty("kind").GetString()} key {created.GetProperty("id")}: {created.GetProperty("key").GetString()}   (shown once: store it now)");
         });
-        Add(keys, new Command("list", "List keys (never their secrets)"), async (_, c, ct) =>
-        {
-            foreach (var k in (await c.SendAsync(HttpMethod.Get, "v1/keys", cancellationToken: ct)).EnumerateArray())
-            {
-                var revoked = k.GetProperty("revoked_at").ValueKind == JsonValueKind.Null ? "" : "  REVOKED";
-                await output.WriteLineAsync($"{k.GetProperty("id"),6}  {k.GetProperty("kind").GetString(),-6}  {k.GetProperty("label").GetString()}{revoked}");
-            }
-        });
+        Add(keys, new Command("list", "List keys (never their secrets)"), (_, c, ct) => PrintList(c, "v1/keys",
+            k => $"{k.GetProperty("id"),6}  {k.GetProperty("kind").GetString(),-6}  {k.GetProperty("label").GetString()}", ct));
         var keyId = new Argument<long>("id") { Description = "The key's id (from `tailor keys list`)" };
         Add(keys, new Command("revoke", "Revoke a key") { keyId }, async (p, c, ct) =>
         {
@@ -104,14 +105,8 @@ public static class TailorCli
             var created = await c.SendAsync(HttpMethod.Post, "v1/tokens", AdminClient.Json(new { service = p.GetValue(service), name = p.GetValue(tokenName) }), cancellationToken: ct);
             await output.WriteLineAsync($"token {created.GetProperty("instance_id")} for {created.GetProperty("service").GetString()}/{created.GetProperty("name").GetString()}: {created.GetProperty("token").GetString()}   (shown once: store it now)");
         });
-        Add(tokens, new Command("list", "List tokens (never their secrets)"), async (_, c, ct) =>
-        {
-            foreach (var t in (await c.SendAsync(HttpMethod.Get, "v1/tokens", cancellationToken: ct)).EnumerateArray())
-            {
-                var revoked = t.GetProperty("revoked_at").ValueKind == JsonValueKind.Null ? "" : "  REVOKED";
-                await output.WriteLineAsync($"{t.GetProperty("instance_id"),6}  {t.GetProperty("service").GetString()}/{t.GetProperty("name").GetString()}{revoked}");
-            }
-        });
+        Add(tokens, new Command("list", "List tokens (never their secrets)"), (_, c, ct) => PrintList(c, "v1/tokens",
+            t => $"{t.GetProperty("instance_id"),6}  {t.GetProperty("service").GetString()}/{t.GetProperty("name").GetString()}", ct));
         var instanceId = new Argument<long>("instance-id") { Description = "The token's instance id" };
         Add(tokens, new Command("revoke", "Revoke a token") { instanceId }, async (p, c, ct) =>
         {
