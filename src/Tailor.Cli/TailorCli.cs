@@ -34,6 +34,17 @@ public static class TailorCli
             return new AdminClient(http, parse.GetValue(key), admin);
         }
 
+        // Keys and tokens are revoked the same way: DELETE {path}/{id}.
+        void AddRevoke(Command parent, string what, string argumentName, string description, string path)
+        {
+            var id = new Argument<long>(argumentName) { Description = description };
+            Add(parent, new Command("revoke", $"Revoke a {what}") { id }, async (p, c, ct) =>
+            {
+                await c.SendAsync(HttpMethod.Delete, $"{path}/{p.GetValue(id)}", cancellationToken: ct);
+                await output.WriteLineAsync($"{what} {p.GetValue(id)} revoked");
+            });
+        }
+
         // Keys and tokens list the same way: one line each, revoked ones marked.
         async Task PrintList(AdminClient client, string path, Func<JsonElement, string> line, CancellationToken cancellationToken)
         {
@@ -88,12 +99,7 @@ public static class TailorCli
         });
         Add(keys, new Command("list", "List keys (never their secrets)"), (_, c, ct) => PrintList(c, "v1/keys",
             k => $"{k.GetProperty("id"),6}  {k.GetProperty("kind").GetString(),-6}  {k.GetProperty("label").GetString()}", ct));
-        var keyId = new Argument<long>("id") { Description = "The key's id (from `tailor keys list`)" };
-        Add(keys, new Command("revoke", "Revoke a key") { keyId }, async (p, c, ct) =>
-        {
-            await c.SendAsync(HttpMethod.Delete, $"v1/keys/{p.GetValue(keyId)}", cancellationToken: ct);
-            await output.WriteLineAsync($"key {p.GetValue(keyId)} revoked");
-        });
+        AddRevoke(keys, "key", "id", "The key's id (from `tailor keys list`)", "v1/keys");
 
         // tokens
         var tokens = new Command("tokens", "Tokens of personalization services (the WP13n-Token header)");
@@ -107,12 +113,7 @@ public static class TailorCli
         });
         Add(tokens, new Command("list", "List tokens (never their secrets)"), (_, c, ct) => PrintList(c, "v1/tokens",
             t => $"{t.GetProperty("instance_id"),6}  {t.GetProperty("service").GetString()}/{t.GetProperty("name").GetString()}", ct));
-        var instanceId = new Argument<long>("instance-id") { Description = "The token's instance id" };
-        Add(tokens, new Command("revoke", "Revoke a token") { instanceId }, async (p, c, ct) =>
-        {
-            await c.SendAsync(HttpMethod.Delete, $"v1/tokens/{p.GetValue(instanceId)}", cancellationToken: ct);
-            await output.WriteLineAsync($"token {p.GetValue(instanceId)} revoked");
-        });
+        AddRevoke(tokens, "token", "instance-id", "The token's instance id (from `tailor tokens list`)", "v1/tokens");
 
         // apply / config
         var file = new Argument<FileInfo>("file") { Description = "The configuration (YAML, or JSON when it ends in .json)" };
