@@ -1,9 +1,9 @@
 namespace Tailor.Storage.Sqlite;
 
-/// <summary>The database schema (version 1). See docs/operations.md for how to query it.</summary>
+/// <summary>The database schema (version 2; version 1 files are migrated on open). See docs/operations.md for how to query it.</summary>
 internal static class Schema
 {
-    public const int Version = 1;
+    public const int Version = 2;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -18,7 +18,8 @@ internal static class Schema
             label TEXT NOT NULL,
             hash BLOB NOT NULL UNIQUE,
             created_at INTEGER NOT NULL,
-            revoked_at INTEGER);
+            revoked_at INTEGER,
+            lookup_grant TEXT);
         CREATE TABLE IF NOT EXISTS tokens (
             instance_id INTEGER PRIMARY KEY,
             account_id INTEGER NOT NULL REFERENCES accounts(id),
@@ -68,5 +69,27 @@ internal static class Schema
             from_id BLOB NOT NULL,
             to_id BLOB NOT NULL,
             PRIMARY KEY (account_id, audience, from_id)) WITHOUT ROWID;
+        """ + Version2;
+
+    /// <summary>What version 2 added (the lookup API); run on a version 1 file after <see cref="Version1To2"/>.</summary>
+    public const string Version2 = """
+        CREATE TABLE IF NOT EXISTS lookup_keys (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            key BLOB NOT NULL,
+            profile_id BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, key)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS key_usage (
+            key_id INTEGER NOT NULL,
+            period TEXT NOT NULL,
+            records INTEGER NOT NULL,
+            PRIMARY KEY (key_id, period)) WITHOUT ROWID;
+        -- The log position of the last commit without an event (profile import), so that sequence
+        -- numbers never go back after a restart.
+        CREATE TABLE IF NOT EXISTS log_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            last_seq INTEGER NOT NULL);
         """;
+
+    public const string Version1To2 = "ALTER TABLE api_keys ADD COLUMN lookup_grant TEXT;";
 }

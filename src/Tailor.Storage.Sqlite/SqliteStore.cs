@@ -24,12 +24,34 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         Execute(_writer, "PRAGMA journal_mode=WAL;");
         // Checkpoints run beside the writer (Checkpoint), not inside its commits.
         Execute(_writer, "PRAGMA wal_autocheckpoint=0;");
-        Execute(_writer, Schema.Create);
+        Migrate(path);
+    }
+
+    private void Migrate(string path)
+    {
+        Execute(_writer, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
         using var version = _writer.CreateCommand();
         version.CommandText = "SELECT version FROM schema_version";
         var existing = version.ExecuteScalar();
-        if (existing is null) Execute(_writer, $"INSERT INTO schema_version VALUES ({Schema.Version})");
-        else if (Convert.ToInt32(existing, CultureInfo.InvariantCulture) != Schema.Version)
+        if (existing is null)
+        {
+            Execute(_writer, Schema.Create);
+            Execute(_writer, $"INSERT INTO schema_version VALUES ({Schema.Version})");
+            return;
+        }
+        var found = Convert.ToInt32(existing, CultureInfo.InvariantCulture);
+        if (found == 1)
+        {
+            Write((c, _) =>
+            {
+                Execute(c, Schema.Version1To2);
+                Execute(c, Schema.Version2);
+                Execute(c, "UPDATE schema_version SET version = 2");
+                return 0;
+            });
+            found = 2;
+        }
+        if (found != Schema.Version)
             throw new InvalidOperationException($"{path} has schema version {existing}; this build reads version {Schema.Version}");
     }
 
@@ -103,19 +125,26 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         ReadAsync<IReadOnlyList<AccountRecord>>("SELECT id, name, created_at FROM accounts ORDER BY id",
             r => All(r, x => new AccountRecord(x.GetInt64(0), x.GetString(1), Time(x.GetInt64(2)))), cancellationToken);
 
-    public Task<ApiKeyRecord> AddKeyAsync(long accountId, KeyKind kind, string label, byte[] hash, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    public Task<ApiKeyRecord> AddKeyAsync(long accountId, KeyKind kind, string label, byte[] hash, LookupGrant? grant = null, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
     {
         var now = Now();
-        using var command = Command(c, "INSERT INTO api_keys (account_id, kind, label, hash, created_at) VALUES ($a, $k, $l, $h, $now) RETURNING id",
-            ("$a", accountId), ("$k", kind.ToString().ToLowerInvariant()), ("$l", label), ("$h", hash), ("$now", now));
+        using var command = Command(c, "INSERT INTO api_keys (account_id, kind, label, hash, created_at, lookup_grant) VALUES ($a, $k, $l, $h, $now, $g) RETURNING id",
+            ("$a", accountId), ("$k", kind.ToString().ToLowerInvariant()), ("$l", label), ("$h", hash), ("$now", now), ("$g", GrantJson.Write(grant)));
         command.Transaction = t;
-        return new ApiKeyRecord((long)command.ExecuteScalar()!, accountId, kind, label, hash, Time(now), null);
+        return new ApiKeyRecord((long)command.ExecuteScalar()!, accountId, kind, label, hash, Time(now), null) { Grant = grant };
+    }));
+
+    public Task<bool> SetKeyGrantAsync(long accountId, long keyId, LookupGrant? grant, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        using var command = Command(c, "UPDATE api_keys SET lookup_grant = $g WHERE id = $id AND account_id = $a AND revoked_at IS NULL", ("$g", GrantJson.Write(grant)), ("$id", keyId), ("$a", accountId));
+        command.Transaction = t;
+        return command.ExecuteNonQuery() == 1;
     }));
 
     public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(long? accountId = null, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<ApiKeyRecord>>("SELECT id, account_id, kind, label, hash, created_at, revoked_at FROM api_keys WHERE $a IS NULL OR account_id = $a ORDER BY id",
+        ReadAsync<IReadOnlyList<ApiKeyRecord>>("SELECT id, account_id, kind, label, hash, created_at, revoked_at, lookup_grant FROM api_keys WHERE $a IS NULL OR account_id = $a ORDER BY id",
             r => All(r, x => new ApiKeyRecord(x.GetInt64(0), x.GetInt64(1), Enum.Parse<KeyKind>(x.GetString(2), ignoreCase: true), x.GetString(3), (byte[])x[4],
-                Time(x.GetInt64(5)), x.IsDBNull(6) ? null : Time(x.GetInt64(6)))), cancellationToken, ("$a", accountId));
+                Time(x.GetInt64(5)), x.IsDBNull(6) ? null : Time(x.GetInt64(6))) { Grant = x.IsDBNull(7) ? null : GrantJson.Read(x.GetString(7)) }), cancellationToken, ("$a", accountId));
 
     public Task<bool> RevokeKeyAsync(long accountId, long keyId, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
     {
@@ -167,10 +196,33 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         ReadAsync<IReadOnlyList<ConfigVersionRecord>>("SELECT account_id, version, text, format, created_at FROM config_versions WHERE account_id = $a ORDER BY version",
             r => All(r, x => new ConfigVersionRecord(x.GetInt64(0), x.GetInt32(1), x.GetString(2), x.GetString(3), Time(x.GetInt64(4)))), cancellationToken, ("$a", accountId));
 
+    public Task<IReadOnlyList<UsageRecord>> LoadUsageAsync(CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<UsageRecord>>("SELECT key_id, period, records FROM key_usage",
+            r => All(r, x => new UsageRecord(x.GetInt64(0), x.GetString(1), x.GetInt64(2))), cancellationToken);
+
+    public Task SaveUsageAsync(IReadOnlyList<UsageRecord> usage, CancellationToken cancellationToken = default)
+    {
+        if (usage.Count == 0) return Task.CompletedTask;
+        Write((c, t) =>
+        {
+            using var command = Command(c, "INSERT OR REPLACE INTO key_usage (key_id, period, records) VALUES ($k, $p, $r)", ("$k", 0L), ("$p", ""), ("$r", 0L));
+            command.Transaction = t;
+            foreach (var record in usage)
+            {
+                command.Parameters[0].Value = record.KeyId;
+                command.Parameters[1].Value = record.Period;
+                command.Parameters[2].Value = record.Records;
+                command.ExecuteNonQuery();
+            }
+            return 0;
+        });
+        return Task.CompletedTask;
+    }
+
     // ---- event log --------------------------------------------------------------------------------
 
     public Task<long> LastSeqAsync(CancellationToken cancellationToken = default) =>
-        ReadAsync("SELECT COALESCE(MAX(seq), 0) FROM events", r => r.Read() ? r.GetInt64(0) : 0, cancellationToken);
+        ReadAsync("SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0), COALESCE((SELECT last_seq FROM log_state), 0))", r => r.Read() ? r.GetInt64(0) : 0, cancellationToken);
 
     public void CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq)
     {
@@ -180,12 +232,14 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             using var transaction = _writer.BeginTransaction();
             statements.Enlist(transaction);
             var seq = firstSeq;
+            var lastWithoutEvent = 0L;
             foreach (var item in items)
             {
                 var account = item.Scope.AccountId;
                 var audience = item.Scope.Audience;
                 var profileId = Bytes(item.ProfileId);
-                Execute(statements.InsertEvent, seq, account, item.Database, item.Table, item.Uuid, item.ClientUuid ? 1 : 0, item.Time, audience, profileId, System.Text.Encoding.UTF8.GetString(item.Body));
+                if (item.Body is null) lastWithoutEvent = seq;
+                else Execute(statements.InsertEvent, seq, account, item.Database, item.Table, item.Uuid, item.ClientUuid ? 1 : 0, item.Time, audience, profileId, System.Text.Encoding.UTF8.GetString(item.Body));
                 Execute(statements.UpsertProfile, account, audience, profileId, seq, item.Snapshot);
                 foreach (var identity in item.IdentitiesUpserted)
                     Execute(statements.UpsertIdentity, account, audience, identity.Key, identity.Value, Bytes(identity.ProfileId));
@@ -199,8 +253,11 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
                     // Earlier aliases to the merged profile now lead to the survivor directly.
                     Execute(statements.RetargetAliases, account, audience, from, profileId);
                 }
+                foreach (var key in item.LookupKeys)
+                    Execute(statements.UpsertLookupKey, account, audience, key, profileId);
                 seq++;
             }
+            if (lastWithoutEvent > 0) Execute(statements.SetLastSeq, lastWithoutEvent);
             transaction.Commit();
         }
     }
@@ -227,10 +284,16 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         public SqliteCommand RetargetAliases { get; } = Prepared(connection,
             "UPDATE aliases SET to_id = $4 WHERE account_id = $1 AND audience = $2 AND to_id = $3", 4);
 
+        public SqliteCommand UpsertLookupKey { get; } = Prepared(connection,
+            "INSERT OR REPLACE INTO lookup_keys (account_id, audience, key, profile_id) VALUES ($1, $2, $3, $4)", 4);
+        public SqliteCommand SetLastSeq { get; } = Prepared(connection,
+            "INSERT OR REPLACE INTO log_state (id, last_seq) VALUES (1, $1)", 1);
+
+        public SqliteCommand[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, SetLastSeq];
+
         public void Enlist(SqliteTransaction transaction)
         {
-            foreach (var command in new[] { InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases })
-                command.Transaction = transaction;
+            foreach (var command in All) command.Transaction = transaction;
         }
 
         private static SqliteCommand Prepared(SqliteConnection connection, string sql, int parameters)
@@ -303,12 +366,38 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         return Task.CompletedTask;
     }
 
+    public IEnumerable<ProfileRecord> ScanProfiles(AudienceScope scope) =>
+        Scan("SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $a AND audience = $aud ORDER BY id",
+            r => new ProfileRecord(Id(r, 0), r.GetInt64(1), (byte[])r[2]), ("$a", scope.AccountId), ("$aud", scope.Audience));
+
+    public IEnumerable<(byte[] Key, Guid ProfileId)> ScanLookupKeys(AudienceScope scope) =>
+        // A key of a merged profile finds the survivor (aliases always name the final one).
+        Scan("""
+            SELECT k.key, COALESCE(a.to_id, k.profile_id) FROM lookup_keys k
+            LEFT JOIN aliases a ON a.account_id = k.account_id AND a.audience = k.audience AND a.from_id = k.profile_id
+            WHERE k.account_id = $a AND k.audience = $aud
+            """,
+            r => ((byte[])r[0], Id(r, 1)), ("$a", scope.AccountId), ("$aud", scope.Audience));
+
+    public IEnumerable<(string Value, Guid ProfileId)> ScanIdentities(AudienceScope scope, string key) =>
+        Scan("SELECT value, profile_id FROM identities WHERE account_id = $a AND audience = $aud AND key = $k",
+            r => (r.GetString(0), Id(r, 1)), ("$a", scope.AccountId), ("$aud", scope.Audience), ("$k", key));
+
+    /// <summary>Streams rows from one read transaction (a consistent snapshot however long the scan takes).</summary>
+    private IEnumerable<T> Scan<T>(string sql, Func<SqliteDataReader, T> row, params (string, object?)[] parameters)
+    {
+        using var connection = Open();
+        using var transaction = connection.BeginTransaction(deferred: true);
+        using var command = Command(connection, sql, parameters);
+        command.Transaction = transaction;
+        using var reader = command.ExecuteReader();
+        while (reader.Read()) yield return row(reader);
+    }
+
     public void Dispose()
     {
         if (_statements is not null)
-            foreach (var command in new[] { _statements.InsertEvent, _statements.UpsertProfile, _statements.UpsertIdentity, _statements.DeleteIdentity,
-                         _statements.DeleteProfile, _statements.InsertAlias, _statements.RetargetAliases })
-                command.Dispose();
+            foreach (var command in _statements.All) command.Dispose();
         _writer.Dispose();
     }
 }

@@ -5,7 +5,25 @@ public enum KeyKind { Master, Write, Lookup }
 public sealed record AccountRecord(long Id, string Name, DateTimeOffset CreatedAt);
 
 /// <summary>An API key as stored: only a hash of the secret, never the secret.</summary>
-public sealed record ApiKeyRecord(long Id, long AccountId, KeyKind Kind, string Label, byte[] Hash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);
+public sealed record ApiKeyRecord(long Id, long AccountId, KeyKind Kind, string Label, byte[] Hash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt)
+{
+    /// <summary>What the key may do with the lookup API (lookup and master keys); null: every lookup field, no quota.</summary>
+    public LookupGrant? Grant { get; init; }
+}
+
+/// <summary>
+/// A key's lookup entitlements: the lookup fields it may see (null: all), a quota of looked-up
+/// records per period (null: none), and the most records one bulk request may carry.
+/// </summary>
+public sealed record LookupGrant(IReadOnlyList<string>? Fields = null, long? Quota = null, QuotaPeriod Period = QuotaPeriod.Month, int BulkLimit = LookupGrant.DefaultBulkLimit)
+{
+    public const int DefaultBulkLimit = 10_000;
+}
+
+public enum QuotaPeriod { Day, Month }
+
+/// <summary>Records a key looked up in one quota period (<c>2026-11</c> or <c>2026-11-23</c>).</summary>
+public sealed record UsageRecord(long KeyId, string Period, long Records);
 
 /// <summary>A service token as stored: its public instance id and a hash of its secret.</summary>
 public sealed record TokenRecord(long InstanceId, long AccountId, string Service, string Name, byte[] Hash, DateTimeOffset CreatedAt, DateTimeOffset? RevokedAt);

@@ -6,7 +6,8 @@ public interface IAccountStore
     Task<AccountRecord> CreateAccountAsync(string name, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<AccountRecord>> ListAccountsAsync(CancellationToken cancellationToken = default);
 
-    Task<ApiKeyRecord> AddKeyAsync(long accountId, KeyKind kind, string label, byte[] hash, CancellationToken cancellationToken = default);
+    Task<ApiKeyRecord> AddKeyAsync(long accountId, KeyKind kind, string label, byte[] hash, LookupGrant? grant = null, CancellationToken cancellationToken = default);
+    Task<bool> SetKeyGrantAsync(long accountId, long keyId, LookupGrant? grant, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(long? accountId = null, CancellationToken cancellationToken = default);
     Task<bool> RevokeKeyAsync(long accountId, long keyId, CancellationToken cancellationToken = default);
 
@@ -18,6 +19,10 @@ public interface IAccountStore
     Task<ConfigVersionRecord> SaveConfigAsync(long accountId, string text, string format, CancellationToken cancellationToken = default);
     Task<ConfigVersionRecord?> GetConfigAsync(long accountId, int? version = null, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<ConfigVersionRecord>> ListConfigVersionsAsync(long accountId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<UsageRecord>> LoadUsageAsync(CancellationToken cancellationToken = default);
+    /// <summary>Sets (not adds) the counters given.</summary>
+    Task SaveUsageAsync(IReadOnlyList<UsageRecord> usage, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The durable event log and the profile state committed with it.</summary>
@@ -53,4 +58,11 @@ public interface IProfileStore
     /// identifiers, in one transaction. Callers make sure no grain holds these profiles.
     /// </summary>
     Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default);
+
+    /// <summary>Every profile of the audience, in id order (building the lookup index); synchronous streaming.</summary>
+    IEnumerable<ProfileRecord> ScanProfiles(AudienceScope scope);
+    /// <summary>Every lookup key of the audience with its profile (merged profiles already followed to their survivor).</summary>
+    IEnumerable<(byte[] Key, Guid ProfileId)> ScanLookupKeys(AudienceScope scope);
+    /// <summary>Every identity of the audience under one stitching key (e.g. <c>email</c>).</summary>
+    IEnumerable<(string Value, Guid ProfileId)> ScanIdentities(AudienceScope scope, string key);
 }

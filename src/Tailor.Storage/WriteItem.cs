@@ -8,15 +8,18 @@ namespace Tailor.Storage;
 public sealed class WriteItem
 {
     public required AudienceScope Scope { get; init; }
-    public required string Database { get; init; }
-    public required string Table { get; init; }
-    public required string Uuid { get; init; }
+    public string Database { get; init; } = "";
+    public string Table { get; init; } = "";
+    public string Uuid { get; init; } = "";
     /// <summary>True when the client sent the uuid (it then makes the call idempotent).</summary>
     public bool ClientUuid { get; init; }
     /// <summary>Event time, epoch seconds.</summary>
-    public required long Time { get; init; }
-    /// <summary>The event as stored (with time and uuid filled in), UTF-8 JSON.</summary>
-    public required byte[] Body { get; init; }
+    public long Time { get; init; }
+    /// <summary>
+    /// The event as stored (with time and uuid filled in), UTF-8 JSON; null for a change that is not
+    /// an event (a profile import), which commits the same way but adds nothing to the event log.
+    /// </summary>
+    public required byte[]? Body { get; init; }
     public required Guid ProfileId { get; init; }
     /// <summary>The profile after this event (ProfileSnapshot bytes).</summary>
     public required byte[] Snapshot { get; init; }
@@ -24,4 +27,6 @@ public sealed class WriteItem
     public IReadOnlyList<(string Key, string Value)> IdentitiesDeleted { get; init; } = [];
     /// <summary>Profiles merged into <see cref="ProfileId"/> by this event: their snapshots go, aliases stay.</summary>
     public IReadOnlyList<Guid> MergedProfiles { get; init; } = [];
+    /// <summary>Lookup index keys (16 bytes each, see Tailor.Core.Lookup) that now find <see cref="ProfileId"/>.</summary>
+    public IReadOnlyList<byte[]> LookupKeys { get; init; } = [];
 }

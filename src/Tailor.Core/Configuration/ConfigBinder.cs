@@ -16,8 +16,11 @@ internal sealed class ConfigBinder(List<ConfigError> errors)
         config.Databases = StringList(f["databases"], "a database name");
         config.Audiences = List(f["audiences"], BindAudience);
         config.Services = List(f["services"], BindService);
-        if (f["lookup"] is { } lookup && Fields(lookup, config.Lookup, "lookup", "fields") is { } lf)
+        if (f["lookup"] is { } lookup && Fields(lookup, config.Lookup, "lookup", "audience", "fields") is { } lf)
+        {
+            config.Lookup.Audience = String(lf["audience"]);
             config.Lookup.Fields = StringList(lf["fields"], "a lookup field name");
+        }
         if (f["limits"] is { } limits && Fields(limits, config.Limits, "limits", "ingest_per_second") is { } lim)
             config.Limits.IngestPerSecond = Int(lim["ingest_per_second"], 1, 10_000_000) ?? config.Limits.IngestPerSecond;
         return config;

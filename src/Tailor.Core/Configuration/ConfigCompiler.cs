@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Tailor.Core.Criteria;
 using Tailor.Core.Evaluation;
+using Tailor.Core.Lookup;
 using Tailor.Core.Profiles;
 
 namespace Tailor.Core.Configuration;
@@ -40,8 +41,35 @@ internal sealed partial class ConfigCompiler(List<ConfigError> errors)
         var services = new List<CompiledService>();
         foreach (var service in Unique(config.Services, s => s.Name, "service"))
             if (CompileService(service, audiences, config) is { } compiled) services.Add(compiled);
-        foreach (var _ in Unique(config.Lookup.Fields.Select((f, i) => (Name: f, Index: i)).ToList(), f => f.Name, "lookup field", _ => config.Lookup.At("fields"))) { }
-        return errors.Count == before ? new CompiledConfig(config, audiences, services) : null;
+        var lookup = CompileLookup(config.Lookup, audiences);
+        return errors.Count == before ? new CompiledConfig(config, audiences, services, lookup) : null;
+    }
+
+    /// <summary>Lookup fields are attributes of one audience (imported ones, or real-time ones made lookup-visible).</summary>
+    private CompiledLookup? CompileLookup(LookupConfig lookup, List<CompiledAudience> audiences)
+    {
+        var fields = Unique(lookup.Fields.Select((f, i) => (Name: f, Index: i)).ToList(), f => f.Name, "lookup field", _ => lookup.At("fields")).Select(f => f.Name).ToList();
+        if (fields.Count == 0 && lookup.Audience is null) return null;
+        CompiledAudience? audience;
+        if (lookup.Audience is { } name)
+        {
+            audience = audiences.Find(a => a.Name == name);
+            if (audience is null)
+            {
+                Error(lookup.At("audience"), $"unknown audience `{name}`{Suggestions.DidYouMean(name, audiences.Select(a => a.Name))}");
+                return null;
+            }
+        }
+        else if (audiences.Count == 1) audience = audiences[0];
+        else
+        {
+            Error(lookup.At("fields"), $"lookup needs `audience:` (one of: {string.Join(", ", audiences.Select(a => a.Name))}) when there is not exactly one audience");
+            return null;
+        }
+        foreach (var field in fields)
+            if (audience.Layout.Find(field) is null)
+                Error(lookup.At("fields"), $"lookup field `{field}` is not an attribute of audience `{audience.Name}`{Suggestions.DidYouMean(field, audience.Layout.Attributes.Select(d => d.Name))}");
+        return new CompiledLookup(audience, fields);
     }
 
     private void CheckDatabases(TailorConfig config)

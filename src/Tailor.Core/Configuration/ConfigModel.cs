@@ -162,6 +162,8 @@ public sealed class PayloadStringConfig : ConfigElement
 
 public sealed class LookupConfig : ConfigElement
 {
+    /// <summary>The audience whose profiles lookups read; may be left out when there is only one.</summary>
+    public string? Audience { get; set; }
     public List<string> Fields { get; set; } = [];
 }
 

@@ -1,4 +1,5 @@
 using Tailor.Core.Configuration;
+using Tailor.Core.Lookup;
 
 namespace Tailor.Core.Evaluation;
 
@@ -8,13 +9,13 @@ namespace Tailor.Core.Evaluation;
 /// </summary>
 public sealed class CompiledConfig
 {
-    internal CompiledConfig(TailorConfig source, IReadOnlyList<CompiledAudience> audiences, IReadOnlyList<CompiledService> services)
+    internal CompiledConfig(TailorConfig source, IReadOnlyList<CompiledAudience> audiences, IReadOnlyList<CompiledService> services, CompiledLookup? lookup)
     {
         Source = source;
         Databases = source.Databases.ToHashSet(StringComparer.Ordinal);
         Audiences = audiences.ToDictionary(a => a.Name, StringComparer.Ordinal);
         Services = services.ToDictionary(s => s.Name, StringComparer.Ordinal);
-        LookupFields = source.Lookup.Fields;
+        Lookup = lookup;
         IngestPerSecond = source.Limits.IngestPerSecond;
     }
 
@@ -22,6 +23,7 @@ public sealed class CompiledConfig
     public IReadOnlySet<string> Databases { get; }
     public IReadOnlyDictionary<string, CompiledAudience> Audiences { get; }
     public IReadOnlyDictionary<string, CompiledService> Services { get; }
-    public IReadOnlyList<string> LookupFields { get; }
+    /// <summary>What the enrichment lookup API answers with; null when the account has no lookup section.</summary>
+    public CompiledLookup? Lookup { get; }
     public int IngestPerSecond { get; }
 }
