@@ -234,4 +234,16 @@ public sealed class CompiledAudience
         state.Attributes[definition.Slot] = AttributeOps.Import(definition, state.Attributes[definition.Slot], value, nowMs);
         return true;
     }
+
+    /// <summary>
+    /// Applies one import row: imported attributes (and total counters' bases), batch segment
+    /// memberships when given, then the real-time segments (a rule may read an imported attribute).
+    /// </summary>
+    public void ApplyImport(ProfileState state, IEnumerable<(string Attribute, Value Value)> values, string[]? batchSegments, long nowMs)
+    {
+        foreach (var (attribute, value) in values) Import(state, attribute, value, nowMs);
+        if (batchSegments is not null) state.SetBatchSegments(batchSegments);
+        EvaluateSegments(state, nowMs);
+        state.UpdatedMs = Math.Max(state.UpdatedMs, nowMs);
+    }
 }

@@ -60,7 +60,7 @@ public sealed class CompiledLookup
             var definition = Definitions[i];
             var attribute = state.Attributes[definition.Slot];
             buffer.ResetWrittenCount();
-            var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true });
+            var writer = t_writer ??= new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             writer.Reset(buffer);
             if (definition.Type == AttributeType.List)
             {

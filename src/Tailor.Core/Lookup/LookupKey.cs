@@ -18,3 +18,30 @@ public readonly record struct LookupKey(LookupKeyKind Kind, string Value)
 {
     public override string ToString() => $"{Kind}:{Value}";
 }
+
+public static class LookupKeyHash
+{
+    /// <summary>
+    /// The 128-bit index key: the first 16 bytes of the hash (the email hashes as they are; name keys
+    /// hashed with SHA-256), with the kind in the first byte so kinds never collide.
+    /// </summary>
+    public static UInt128 ToIndexKey(this LookupKey key)
+    {
+        Span<byte> bytes = stackalloc byte[32];
+        if (key.Kind is LookupKeyKind.EmailMd5 or LookupKeyKind.EmailSha1 or LookupKeyKind.EmailSha256)
+            Convert.FromHexString(key.Value.AsSpan(0, 32), bytes, out _, out _);
+        else
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key.Value), bytes);
+        bytes[0] = (byte)key.Kind;
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
+    }
+
+    public static byte[] ToBytes(UInt128 key)
+    {
+        var bytes = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt128BigEndian(bytes, key);
+        return bytes;
+    }
+
+    public static UInt128 FromBytes(ReadOnlySpan<byte> bytes) => System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
+}

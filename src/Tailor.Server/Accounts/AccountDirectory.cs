@@ -35,7 +35,11 @@ public sealed class AccountConfig(int version, CompiledConfig compiled) : IDispo
     }
 }
 
-public sealed record KeyEntry(long Id, long AccountId, KeyKind Kind);
+public sealed record KeyEntry(long Id, long AccountId, KeyKind Kind)
+{
+    /// <summary>Lookup entitlements (null: every lookup field, no quota, 10,000 records per bulk request).</summary>
+    public LookupGrant? Grant { get; init; }
+}
 
 public sealed record TokenEntry(long InstanceId, long AccountId, string Service, string Name, byte[] Hash);
 
@@ -58,7 +62,7 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
     {
         foreach (var account in await store.ListAccountsAsync(cancellationToken)) _accounts[account.Id] = account;
         foreach (var key in await store.ListKeysAsync(null, cancellationToken))
-            if (key.RevokedAt is null) _keys[Convert.ToHexString(key.Hash)] = new KeyEntry(key.Id, key.AccountId, key.Kind);
+            if (key.RevokedAt is null) _keys[Convert.ToHexString(key.Hash)] = new KeyEntry(key.Id, key.AccountId, key.Kind) { Grant = key.Grant };
         foreach (var token in await store.ListTokensAsync(null, cancellationToken))
             if (token.RevokedAt is null) _tokens[token.InstanceId] = new TokenEntry(token.InstanceId, token.AccountId, token.Service, token.Name, token.Hash);
         foreach (var account in _accounts.Keys)
@@ -72,6 +76,11 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
     }
 
     public AccountConfig? Config(long accountId) => _configs.GetValueOrDefault(accountId);
+
+    public IEnumerable<long> AccountIds => _accounts.Keys;
+
+    /// <summary>Raised after an account's new configuration is in force.</summary>
+    public event Action<long>? ConfigApplied;
 
     /// <summary>Origins some public service allows (for CORS preflight, which carries no token).</summary>
     public FrozenSet<string> PublicOrigins => _publicOrigins;
@@ -96,12 +105,23 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
 
     public Task<IReadOnlyList<AccountRecord>> ListAccountsAsync() => store.ListAccountsAsync();
 
-    public async Task<(ApiKeyRecord Record, string Key)> CreateKeyAsync(long accountId, KeyKind kind, string label)
+    public async Task<(ApiKeyRecord Record, string Key)> CreateKeyAsync(long accountId, KeyKind kind, string label, LookupGrant? grant = null)
     {
         var key = Secrets.NewApiKey(accountId);
-        var record = await store.AddKeyAsync(accountId, kind, label, secrets.Hash(key));
-        _keys[Convert.ToHexString(record.Hash)] = new KeyEntry(record.Id, accountId, kind);
+        var record = await store.AddKeyAsync(accountId, kind, label, secrets.Hash(key), grant);
+        _keys[Convert.ToHexString(record.Hash)] = new KeyEntry(record.Id, accountId, kind) { Grant = grant };
         return (record, key);
+    }
+
+    public IEnumerable<KeyEntry> ActiveKeys(long accountId) => _keys.Values.Where(k => k.AccountId == accountId).OrderBy(k => k.Id);
+
+    /// <summary>Replaces a key's lookup entitlements; false when the account has no such active key.</summary>
+    public async Task<bool> SetKeyGrantAsync(long accountId, long keyId, LookupGrant? grant)
+    {
+        if (!await store.SetKeyGrantAsync(accountId, keyId, grant)) return false;
+        foreach (var (hash, entry) in _keys)
+            if (entry.Id == keyId) _keys[hash] = entry with { Grant = grant };
+        return true;
     }
 
     public async Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(long accountId) => await store.ListKeysAsync(accountId);
@@ -154,6 +174,7 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
             if (previous is not null) _ = Task.Delay(TimeSpan.FromMinutes(1)).ContinueWith(_ => previous.Dispose(), TaskScheduler.Default);
             RebuildOrigins();
             LogConfigApplied(accountId, saved.Version);
+            ConfigApplied?.Invoke(accountId);
             return (saved, []);
         }
         finally

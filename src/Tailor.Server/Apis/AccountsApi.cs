@@ -7,7 +7,32 @@ namespace Tailor.Server.Apis;
 public static class AccountsApi
 {
     public sealed record CreateAccount(string? Name);
-    public sealed record CreateKey(string? Kind, string? Label);
+    public sealed record CreateKey(string? Kind, string? Label, GrantBody? Lookup);
+
+    /// <summary>A key's lookup entitlements as the admin API takes them.</summary>
+    public sealed record GrantBody(List<string>? Fields, long? Quota, string? Period, [property: System.Text.Json.Serialization.JsonPropertyName("bulk_limit")] int? BulkLimit);
+
+    public const int MaxBulkLimit = 100_000;
+
+    private static (LookupGrant? Grant, ApiError? Error) Grant(GrantBody? body)
+    {
+        if (body is null) return (null, null);
+        var period = QuotaPeriod.Month;
+        if (body.Period is not null && !Enum.TryParse(body.Period, ignoreCase: true, out period) || !Enum.IsDefined(period) || body.Period?.Any(char.IsDigit) == true)
+            return (null, ApiError.BadRequest("`lookup.period` must be day or month."));
+        if (body.Quota is < 0) return (null, ApiError.BadRequest("`lookup.quota` must be 0 or more records."));
+        if (body.BulkLimit is < 1 or > MaxBulkLimit) return (null, ApiError.BadRequest($"`lookup.bulk_limit` must be 1 to {MaxBulkLimit}."));
+        if (body.Fields?.Any(string.IsNullOrWhiteSpace) == true) return (null, ApiError.BadRequest("`lookup.fields` must be field names."));
+        return (new LookupGrant(body.Fields, body.Quota, period, body.BulkLimit ?? LookupGrant.DefaultBulkLimit), null);
+    }
+
+    private static object? GrantJson(LookupGrant? grant) => grant is null ? null : new
+    {
+        fields = grant.Fields,
+        quota = grant.Quota,
+        period = grant.Period.ToString().ToLowerInvariant(),
+        bulk_limit = grant.BulkLimit,
+    };
     public sealed record CreateToken(string? Service, string? Name);
 
     public static IEndpointRouteBuilder MapAccountsApi(this IEndpointRouteBuilder app)
@@ -35,8 +60,11 @@ public static class AccountsApi
             if (error is not null) return error;
             if (!Enum.TryParse<KeyKind>(body?.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || body!.Kind!.Any(char.IsDigit))
                 return ApiError.BadRequest("`kind` must be one of master, write, lookup.");
-            var (record, secret) = await accounts.CreateKeyAsync(key!.AccountId, kind, body.Label ?? "");
-            return Results.Json(new { id = record.Id, kind = Kind(record.Kind), label = record.Label, key = secret }, statusCode: 201);
+            var (grant, grantError) = Grant(body.Lookup);
+            if (grantError is not null) return grantError;
+            if (grant is not null && kind == KeyKind.Write) return ApiError.BadRequest("A write key cannot look up; `lookup` is for lookup and master keys.");
+            var (record, secret) = await accounts.CreateKeyAsync(key!.AccountId, kind, body.Label ?? "", grant);
+            return Results.Json(new { id = record.Id, kind = Kind(record.Kind), label = record.Label, key = secret, lookup = GrantJson(record.Grant) }, statusCode: 201);
         });
 
         v1.MapGet("/keys", async (HttpContext context, AccountDirectory accounts) =>
@@ -44,7 +72,19 @@ public static class AccountsApi
             var (key, error) = AdminAuth.Master(context);
             if (error is not null) return error;
             var list = await accounts.ListKeysAsync(key!.AccountId);
-            return Results.Json(list.Select(k => new { id = k.Id, kind = Kind(k.Kind), label = k.Label, created_at = k.CreatedAt, revoked_at = k.RevokedAt }));
+            return Results.Json(list.Select(k => new { id = k.Id, kind = Kind(k.Kind), label = k.Label, created_at = k.CreatedAt, revoked_at = k.RevokedAt, lookup = GrantJson(k.Grant) }));
+        });
+
+        v1.MapPut("/keys/{id:long}/lookup", async (HttpContext context, AccountDirectory accounts, long id, GrantBody? body) =>
+        {
+            var (key, error) = AdminAuth.Master(context);
+            if (error is not null) return error;
+            var (grant, grantError) = Grant(body);
+            if (grantError is not null) return grantError;
+            if (accounts.ActiveKeys(key!.AccountId).FirstOrDefault(k => k.Id == id) is not { } target) return ApiError.NotFound($"No active key {id} in this account.");
+            if (target.Kind == KeyKind.Write) return ApiError.BadRequest("A write key cannot look up; `lookup` is for lookup and master keys.");
+            await accounts.SetKeyGrantAsync(key.AccountId, id, grant);
+            return Results.Json(new { id, lookup = GrantJson(grant) });
         });
 
         v1.MapDelete("/keys/{id:long}", async (HttpContext context, AccountDirectory accounts, long id) =>

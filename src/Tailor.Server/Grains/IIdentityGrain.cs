@@ -11,6 +11,11 @@ public interface IIdentityGrain : IGrainWithStringKey
     Task<Guid?> Find(IdentifierDto identifier);
     /// <summary>Drops identifiers a profile evicted (it keeps at most 200).</summary>
     Task Forget(Guid profileId, IdentifierDto[] identifiers);
+    /// <summary>
+    /// Stitches a chunk of import rows in order. Rows that make new profiles are committed here, in
+    /// this call, before anyone can find them; the others come back to be applied by their profile's grain.
+    /// </summary>
+    Task<ImportOutcome[]> Import(ImportRowDto[] rows);
     /// <summary>Forgets the in-memory index; the next call reloads it from the store (after a failed commit).</summary>
     Task Reset();
 }
@@ -28,6 +33,8 @@ public interface IProfileGrain : IGrainWithStringKey
     Task<byte[]?> Absorb(Guid into);
     /// <summary>The profile's snapshot (ProfileSnapshot bytes), or null when it has no state.</summary>
     Task<byte[]?> Snapshot();
+    /// <summary>Applies an import row (attributes, batch segments, identifiers, lookup keys).</summary>
+    Task<PersonalizeReply> Import(ImportCall call);
 }
 
 public static class GrainKeys

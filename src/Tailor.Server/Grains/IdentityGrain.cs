@@ -1,11 +1,14 @@
 using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
+using Tailor.Server.Accounts;
+using Tailor.Server.Ingest;
+using Tailor.Server.Lookup;
 using Tailor.Storage;
 
 namespace Tailor.Server.Grains;
 
 /// <inheritdoc cref="IIdentityGrain"/>
-public sealed class IdentityGrain(IProfileStore store, TimeProvider time) : Grain, IIdentityGrain
+public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time) : Grain, IIdentityGrain
 {
     private Dictionary<Identifier, Guid>? _index;
     private Dictionary<Guid, List<Identifier>>? _byProfile;
@@ -66,6 +69,72 @@ public sealed class IdentityGrain(IProfileStore store, TimeProvider time) : Grai
             upserted.Add(new IdentifierDto(identifier.Key, identifier.Value));
         }
         return new StitchReply { ProfileId = target, IsNew = plan is StitchPlan.NewProfile, MergeSources = sources, Upserted = [.. upserted] };
+    }
+
+    public async Task<ImportOutcome[]> Import(ImportRowDto[] rows)
+    {
+        await EnsureLoaded();
+        var scope = Scope;
+        var audience = accounts.Config(scope.AccountId)?.Compiled.Audiences.GetValueOrDefault(scope.Audience)
+            ?? throw new InvalidOperationException($"audience `{scope.Audience}` is not in the configuration");
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var outcomes = new ImportOutcome[rows.Length];
+        var created = new Dictionary<Guid, (ProfileState State, List<byte[]> Keys)>();
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var row = rows[r];
+            Guid target;
+            StitchReply? forward = null;
+            if (row.Identifiers.Length > 0)
+            {
+                var reply = await Resolve(row.Identifiers);
+                target = reply.ProfileId;
+                if (!reply.IsNew && !created.ContainsKey(target) || reply.MergeSources.Length > 0) forward = reply;
+            }
+            else
+            {
+                target = row.KnownProfile ?? IdentityStitcher.NewProfileId(time);
+                if (row.KnownProfile is not null && !created.ContainsKey(target)) forward = new StitchReply { ProfileId = target };
+            }
+            if (forward is not null)
+            {
+                outcomes[r] = new ImportOutcome { ProfileId = target, Forward = forward };
+                continue;
+            }
+            if (!created.TryGetValue(target, out var entry))
+                created[target] = entry = (audience.NewProfile(target, now), []);
+            entry.State.AddIdentifiers(row.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
+            audience.ApplyImport(entry.State, row.Values.Select(v => (v.Attribute, v.ToValue())), row.BatchSegments, now);
+            entry.Keys.AddRange(row.LookupKeys);
+            outcomes[r] = new ImportOutcome { ProfileId = target, Created = true };
+        }
+        if (created.Count == 0) return outcomes;
+
+        var commits = new List<Task<long>>(created.Count);
+        foreach (var (id, (state, keys)) in created)
+            commits.Add(log.AppendAsync(new WriteItem
+            {
+                Scope = scope,
+                Body = null,
+                ProfileId = id,
+                Snapshot = ProfileSnapshot.Write(state),
+                IdentitiesUpserted = [.. state.Identifiers.Select(i => new IdentityRecord(i.Identifier.Key, i.Identifier.Value, id))],
+                LookupKeys = keys,
+            }));
+        try
+        {
+            await Task.WhenAll(commits);
+        }
+        catch
+        {
+            // Identifiers of uncommitted profiles are in memory: reload from the store on the next call.
+            (_index, _byProfile) = (null, null);
+            throw;
+        }
+        foreach (var (_, (state, keys)) in created)
+            lookups.OnCommitted(scope.AccountId, scope.Audience, state,
+                [.. state.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value))], [.. keys], []);
+        return outcomes;
     }
 
     public async Task<Guid?> Find(IdentifierDto identifier)

@@ -53,3 +53,48 @@ public sealed class ServiceNotConfiguredException : Exception
     public ServiceNotConfiguredException(string service) : base($"service `{service}` is not in the configuration") { }
     public ServiceNotConfiguredException(string message, Exception inner) : base(message, inner) { }
 }
+
+/// <summary>An imported value on the wire (a <see cref="Tailor.Core.Value"/> taken apart).</summary>
+[GenerateSerializer, Immutable]
+public sealed record ImportValueDto([property: Id(0)] string Attribute, [property: Id(1)] Tailor.Core.ValueKind Kind, [property: Id(2)] string? Text, [property: Id(3)] double Number)
+{
+    public static ImportValueDto From(string attribute, Tailor.Core.Value value) => new(attribute, value.Kind, value.Text, value.Number);
+
+    public Tailor.Core.Value ToValue() => Kind switch
+    {
+        Tailor.Core.ValueKind.String => Tailor.Core.Value.FromString(Text ?? ""),
+        Tailor.Core.ValueKind.Number => Tailor.Core.Value.FromNumber(Number),
+        Tailor.Core.ValueKind.Bool => Tailor.Core.Value.FromBool(Number != 0),
+        Tailor.Core.ValueKind.Json => Tailor.Core.Value.FromJson(Text ?? "null"),
+        Tailor.Core.ValueKind.Null => Tailor.Core.Value.Null,
+        _ => Tailor.Core.Value.Missing,
+    };
+}
+
+/// <summary>One checked import row on its way to the grains.</summary>
+[GenerateSerializer, Immutable]
+public sealed class ImportRowDto
+{
+    [Id(0)] public long Line { get; init; }
+    [Id(1)] public IdentifierDto[] Identifiers { get; init; } = [];
+    /// <summary>Lookup index keys, 16 bytes each.</summary>
+    [Id(2)] public byte[][] LookupKeys { get; init; } = [];
+    [Id(3)] public ImportValueDto[] Values { get; init; } = [];
+    [Id(4)] public string[]? BatchSegments { get; init; }
+    /// <summary>For a row without stitching identifiers: the profile its lookup keys already find.</summary>
+    [Id(5)] public Guid? KnownProfile { get; init; }
+}
+
+/// <summary>What the identity grain did with an import row: created the profile, or left it to the profile's grain.</summary>
+[GenerateSerializer, Immutable]
+public sealed class ImportOutcome
+{
+    [Id(0)] public Guid ProfileId { get; init; }
+    [Id(1)] public bool Created { get; init; }
+    /// <summary>Set when the row updates an existing profile: the stitching decision to hand to its grain.</summary>
+    [Id(2)] public StitchReply? Forward { get; init; }
+}
+
+/// <summary>An import row for an existing profile.</summary>
+[GenerateSerializer, Immutable]
+public sealed record ImportCall([property: Id(0)] ImportRowDto Row, [property: Id(1)] StitchReply Stitch);

@@ -6,12 +6,13 @@ using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
 using Tailor.Server.Accounts;
 using Tailor.Server.Ingest;
+using Tailor.Server.Lookup;
 using Tailor.Storage;
 
 namespace Tailor.Server.Grains;
 
 /// <inheritdoc cref="IProfileGrain"/>
-public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitLog log, IProfileStore store, TimeProvider time, ILogger<ProfileGrain> logger)
+public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitLog log, IProfileStore store, LookupIndexes lookups, TimeProvider time, ILogger<ProfileGrain> logger)
     : Grain, IProfileGrain
 {
     private long _accountId;
@@ -67,16 +68,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         // A state built from the store belongs to this grain; a state under construction is only kept once committed.
         var state = _state ?? audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
 
-        var merged = new List<Guid>();
-        foreach (var source in call.Stitch.MergeSources)
-        {
-            if (source == _id) continue;
-            var bytes = await GrainFactory.GetGrain<IProfileGrain>(GrainKeys.Profile(_accountId, _audience, source)).Absorb(_id);
-            merged.Add(source);
-            if (bytes is null) continue;
-            ProfileMerger.Merge(audience, state, [ProfileSnapshot.Read(bytes, audience.Layout)]);
-        }
-
+        var merged = await AbsorbSources(call.Stitch, audience, state);
         var evicted = state.AddIdentifiers(call.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
         if (!EventParser.TryParse(call.Body, out var data, out var error))
             throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
@@ -98,6 +90,53 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
             IdentitiesDeleted = [.. evicted.Select(i => (i.Key, i.Value))],
             MergedProfiles = merged,
         };
+        var seq = await Commit(item, state, call.Stitch, evicted, []);
+        return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = _id };
+    }
+
+    public async Task<PersonalizeReply> Import(ImportCall call)
+    {
+        await EnsureLoaded();
+        if (_movedTo is { } moved) return new PersonalizeReply { MovedTo = moved };
+        if (Audience() is not { } audience) throw new InvalidOperationException($"audience `{_audience}` is not in the configuration");
+        var now = NowMs;
+        var state = _state ?? audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
+        var merged = await AbsorbSources(call.Stitch, audience, state);
+        var evicted = state.AddIdentifiers(call.Row.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
+        audience.ApplyImport(state, call.Row.Values.Select(v => (v.Attribute, v.ToValue())), call.Row.BatchSegments, now);
+        var item = new WriteItem
+        {
+            Scope = new AudienceScope(_accountId, _audience),
+            Body = null,
+            ProfileId = _id,
+            Snapshot = ProfileSnapshot.Write(state),
+            IdentitiesUpserted = [.. call.Stitch.Upserted.Select(i => new IdentityRecord(i.Key, i.Value, _id))],
+            IdentitiesDeleted = [.. evicted.Select(i => (i.Key, i.Value))],
+            MergedProfiles = merged,
+            LookupKeys = call.Row.LookupKeys,
+        };
+        var seq = await Commit(item, state, call.Stitch, evicted, call.Row.LookupKeys);
+        return new PersonalizeReply { Seq = seq, ProfileId = _id };
+    }
+
+    /// <summary>Takes over the state of the profiles the stitching decision merges into this one.</summary>
+    private async Task<List<Guid>> AbsorbSources(StitchReply stitch, CompiledAudience audience, ProfileState state)
+    {
+        var merged = new List<Guid>();
+        foreach (var source in stitch.MergeSources)
+        {
+            if (source == _id) continue;
+            var bytes = await GrainFactory.GetGrain<IProfileGrain>(GrainKeys.Profile(_accountId, _audience, source)).Absorb(_id);
+            merged.Add(source);
+            if (bytes is null) continue;
+            ProfileMerger.Merge(audience, state, [ProfileSnapshot.Read(bytes, audience.Layout)]);
+        }
+        return merged;
+    }
+
+    /// <summary>Makes the change durable, then adopts the new state and tells the identity and lookup indexes.</summary>
+    private async Task<long> Commit(WriteItem item, ProfileState state, StitchReply stitch, IReadOnlyList<Identifier> evicted, byte[][] lookupKeys)
+    {
         long seq;
         try
         {
@@ -113,10 +152,11 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
             throw;
         }
         _state = state;
+        lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles);
         if (evicted.Count > 0)
             await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience))
                 .Forget(_id, [.. evicted.Select(i => new IdentifierDto(i.Key, i.Value))]);
-        return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = _id };
+        return seq;
     }
 
     public async Task<PersonalizeReply> Evaluate(PersonalizeCall call)

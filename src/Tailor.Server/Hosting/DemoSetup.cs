@@ -1,9 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Options;
-using Tailor.Core;
-using Tailor.Core.Identity;
-using Tailor.Core.Profiles;
 using Tailor.Server.Accounts;
+using Tailor.Server.Import;
 using Tailor.Storage;
 
 namespace Tailor.Server.Hosting;
@@ -15,7 +13,7 @@ namespace Tailor.Server.Hosting;
 /// A data directory that already has accounts is reused as it is.
 /// </summary>
 public sealed partial class DemoSetup(
-    AccountDirectory accounts, IProfileStore profiles, IOptions<TailorOptions> options, IConfiguration configuration, TimeProvider time, ILogger<DemoSetup> logger)
+    AccountDirectory accounts, ProfileImporter importer, IOptions<TailorOptions> options, IConfiguration configuration, ILogger<DemoSetup> logger)
 {
     public const string Database = "demo_db";
     public const string Table = "pageviews";
@@ -61,34 +59,55 @@ public sealed partial class DemoSetup(
         return urls.Split(';', StringSplitOptions.RemoveEmptyEntries)[0].TrimEnd('/');
     }
 
-    /// <summary>Imports synthetic profiles (an email, a loyalty level; high loyalty is in batch segment 1588214).</summary>
+    private static readonly string[] FirstNames = ["john", "mary", "james", "patricia", "robert", "jennifer", "michael", "linda", "william", "elizabeth"];
+    private static readonly string[] LastNames = ["doe", "smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis", "wilson"];
+    private static readonly string[] Ages = ["18-20", "21-24", "25-34", "35-44", "45-54", "55-64", "65+"];
+    private static readonly string[] Incomes = ["0-15k", "15k-25k", "25k-35k", "35k-50k", "50k-75k", "75k-100k", "100k-150k", "150k-250k", "250k+"];
+    private static readonly string[] Interests = ["sports", "travel", "cooking", "fashion", "technology", "outdoors"];
+
+    /// <summary>
+    /// Imports synthetic profiles through the profile importer (as `tailor import` would): an email,
+    /// a name and zip, lookup fields, a loyalty level; high loyalty is in batch segment 1588214.
+    /// </summary>
     private async Task<IReadOnlyList<string>> SeedProfilesAsync(long accountId, int count, CancellationToken cancellationToken)
     {
-        var audience = accounts.Config(accountId)!.Compiled.Audiences["shoppers"];
-        var scope = new AudienceScope(accountId, audience.Name);
         var random = new Random(20261123);
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var batch = new List<(ProfileRecord, IReadOnlyList<IdentityRecord>)>(1000);
         var samples = new List<string>();
-        for (var i = 1; i <= count; i++)
+        using var ndjson = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(ndjson))
         {
-            var email = $"customer{i}@example.com";
-            var loyalty = Loyalty[random.Next(Loyalty.Length)];
-            var state = audience.NewProfile(IdentityStitcher.NewProfileId(time), now);
-            state.AddIdentifiers([new Identifier("email", email)], now);
-            audience.Import(state, "loyalty", Value.FromString(loyalty), now);
-            if (loyalty == "high")
+            for (var i = 1; i <= count; i++)
             {
-                state.SetBatchSegments(["1588214"]);
-                if (samples.Count < 5) samples.Add(email);
-            }
-            batch.Add((new ProfileRecord(state.Id, 0, ProfileSnapshot.Write(state)), [new IdentityRecord("email", email, state.Id)]));
-            if (batch.Count == 1000 || i == count)
-            {
-                await profiles.SaveProfilesAsync(scope, batch, cancellationToken);
-                batch.Clear();
+                var email = $"customer{i}@example.com";
+                var loyalty = Loyalty[random.Next(Loyalty.Length)];
+                writer.WriteStartObject();
+                writer.WriteString("email", email);
+                writer.WriteString("first", FirstNames[i % FirstNames.Length]);
+                writer.WriteString("last", LastNames[i / FirstNames.Length % LastNames.Length]);
+                writer.WriteString("zip", (94000 + i % 1000).ToString("D5", System.Globalization.CultureInfo.InvariantCulture));
+                writer.WriteString("age", Ages[random.Next(Ages.Length)]);
+                writer.WriteString("gender", random.Next(2) == 0 ? "Male" : "Female");
+                writer.WriteString("household_income", Incomes[random.Next(Incomes.Length)]);
+                writer.WriteStartObject("interests");
+                foreach (var interest in Interests.Where(_ => random.Next(3) == 0)) writer.WriteBoolean(interest, true);
+                writer.WriteEndObject();
+                writer.WriteString("loyalty", loyalty);
+                if (loyalty == "high")
+                {
+                    writer.WriteStartArray("batch_segments");
+                    writer.WriteStringValue("1588214");
+                    writer.WriteEndArray();
+                    if (samples.Count < 5) samples.Add(email);
+                }
+                writer.WriteEndObject();
+                writer.Flush();
+                ndjson.WriteByte((byte)'\n');
+                writer.Reset();
             }
         }
+        ndjson.Position = 0;
+        var summary = await importer.RunAsync(accountId, "shoppers", ndjson, null, cancellationToken);
+        if (summary.Rejected > 0) throw new InvalidOperationException($"the demo's own import rejected {summary.Rejected} rows: {summary.Rejections[0].Reason}");
         LogSeeded(count);
         return samples;
     }
@@ -108,6 +127,10 @@ public sealed partial class DemoSetup(
                 -d '{"td_client_id":"demo-visitor-1","email":"{{email}}","td_path":"/retail/shoes","product_category":"women","product_name":"boots"}'
 
             A new visitor (change td_client_id, drop the email) gets the `engaged` offer on the third pageview.
+
+            Look the same customer up (enrichment API; by email, md5_email, or first + last + zip):
+
+              curl -s '{{demo.Url}}/v5/ei?api_key={{demo.LookupKey}}&email={{email}}'
 
             """);
     }

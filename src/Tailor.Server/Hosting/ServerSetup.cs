@@ -4,7 +4,9 @@ using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Tailor.Server.Accounts;
 using Tailor.Server.Apis;
+using Tailor.Server.Import;
 using Tailor.Server.Ingest;
+using Tailor.Server.Lookup;
 using Tailor.Storage;
 using Tailor.Storage.Sqlite;
 
@@ -59,6 +61,8 @@ public static class ServerSetup
         app.MapConfigApi();
         app.MapEventsApi();
         app.MapProfilesApi();
+        app.MapImportApi();
+        app.MapLookupApi();
         app.MapGet("/health", () => Results.Json(new { status = "ok" }));
         app.MapOpenApi(); // GET /openapi/v1.json
         return app;
@@ -94,6 +98,10 @@ public static class ServerSetup
         services.AddSingleton<IdempotencyCache>();
         services.AddSingleton<Reactor>();
         services.AddSingleton<GroupCommitLog>();
+        services.AddSingleton<LookupIndexes>();
+        services.AddSingleton<LookupUsage>();
+        services.AddSingleton<BulkGate>();
+        services.AddSingleton<ProfileImporter>();
 
         // Start order = registration order, all before Kestrel listens: the log, the silo, then accounts and the demo.
         services.AddHostedService(sp => sp.GetRequiredService<GroupCommitLog>());
@@ -111,6 +119,7 @@ public static class ServerSetup
             });
         });
         services.AddHostedService<StartupService>();
+        services.AddHostedService(sp => sp.GetRequiredService<LookupUsage>());
     }
 
     private static string DataDirectory(IServiceProvider services)

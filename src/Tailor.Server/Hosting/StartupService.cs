@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Tailor.Server.Accounts;
 using Tailor.Server.Ingest;
+using Tailor.Server.Lookup;
 
 namespace Tailor.Server.Hosting;
 
@@ -19,6 +20,8 @@ public sealed partial class StartupService(
         var gcLatency = System.Runtime.GCSettings.LatencyMode.ToString();
         LogSettings(dataDirectory, settings.Demo, settings.GroupCommitMaxBatch, settings.IdleProfileTimeout, settings.MaxEventBytes, "admin/****", gcMode, gcLatency);
         await accounts.LoadAsync(cancellationToken);
+        // Lookups answer from memory: the indexes are built before the server listens.
+        services.GetRequiredService<LookupIndexes>().BuildAll();
         if (settings.Demo) await ActivatorUtilities.CreateInstance<DemoSetup>(services).RunAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
     }

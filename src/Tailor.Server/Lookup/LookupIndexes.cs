@@ -1,0 +1,179 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Tailor.Core.Lookup;
+using Tailor.Core.Profiles;
+using Tailor.Server.Accounts;
+using Tailor.Server.Grains;
+using Tailor.Storage;
+
+namespace Tailor.Server.Lookup;
+
+/// <summary>One account's lookup index, with the configuration it was built for.</summary>
+public sealed class AccountLookup
+{
+    public AccountLookup(CompiledLookup compiled, LookupIndex? built = null)
+    {
+        Compiled = compiled;
+        Index = built ?? new LookupIndex();
+        if (built is not null) MarkBuilt();
+    }
+
+    private readonly ConcurrentQueue<Action<LookupIndex.Writer>> _pending = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _applyLock = new();
+    private volatile bool _built;
+
+    public CompiledLookup Compiled { get; }
+    public LookupIndex Index { get; }
+    /// <summary>Completes when the index has been built from the store; lookups wait for it.</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Applies a committed change now, or after the build when it is still running (it may then be applied twice, which changes nothing).</summary>
+    public void Apply(Action<LookupIndex.Writer> change)
+    {
+        if (!_built)
+        {
+            lock (_applyLock)
+            {
+                if (!_built)
+                {
+                    _pending.Enqueue(change);
+                    return;
+                }
+            }
+        }
+        Index.Write(change);
+    }
+
+    internal void MarkBuilt()
+    {
+        lock (_applyLock)
+        {
+            while (_pending.TryDequeue(out var change)) Index.Write(change);
+            _built = true;
+        }
+        _ready.TrySetResult();
+    }
+
+    internal void MarkFailed(Exception ex) => _ready.TrySetException(ex);
+}
+
+/// <summary>
+/// The lookup indexes of all accounts: built from the store at startup and when a configuration
+/// changes what lookups answer with, then kept in step by every commit that touches a profile of
+/// the lookup audience (events through the profile grains, imports through the identity grain).
+/// Profiles are found by the lookup keys imports store and by the <c>email</c> stitching key.
+/// </summary>
+public sealed partial class LookupIndexes
+{
+    public const string EmailKey = "email";
+
+    private readonly ConcurrentDictionary<long, AccountLookup> _byAccount = new();
+    private readonly AccountDirectory _accounts;
+    private readonly IProfileStore _store;
+    private readonly TimeProvider _time;
+    private readonly ILogger<LookupIndexes> _logger;
+
+    public LookupIndexes(AccountDirectory accounts, IProfileStore store, TimeProvider time, ILogger<LookupIndexes> logger)
+    {
+        (_accounts, _store, _time, _logger) = (accounts, store, time, logger);
+        accounts.ConfigApplied += account => Refresh(account, wait: false);
+    }
+
+    public AccountLookup? For(long accountId) => _byAccount.GetValueOrDefault(accountId);
+
+    /// <summary>Builds the index of every account that has a lookup section (at startup, before serving).</summary>
+    public void BuildAll()
+    {
+        foreach (var account in _accounts.AccountIds) Refresh(account, wait: true);
+    }
+
+    private void Refresh(long accountId, bool wait)
+    {
+        var compiled = _accounts.Config(accountId)?.Compiled.Lookup;
+        if (compiled is null)
+        {
+            _byAccount.TryRemove(accountId, out _);
+            return;
+        }
+        if (_byAccount.TryGetValue(accountId, out var current) && current.Compiled.Signature == compiled.Signature)
+        {
+            // Same records: keep the index (once built), encode with the new configuration's audience.
+            if (current.Ready.IsCompletedSuccessfully)
+            {
+                _byAccount[accountId] = new AccountLookup(compiled, current.Index);
+                return;
+            }
+        }
+        var lookup = new AccountLookup(compiled);
+        _byAccount[accountId] = lookup;
+        var build = Task.Run(() => Build(accountId, lookup));
+        if (wait) build.GetAwaiter().GetResult();
+    }
+
+    private void Build(long accountId, AccountLookup lookup)
+    {
+        try
+        {
+            var started = Stopwatch.GetTimestamp();
+            var scope = new AudienceScope(accountId, lookup.Compiled.Audience.Name);
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var layout = lookup.Compiled.Audience.Layout;
+            lookup.Index.Write(writer =>
+            {
+                foreach (var (key, profile) in _store.ScanLookupKeys(scope)) writer.AddKey(LookupKeyHash.FromBytes(key), profile);
+                foreach (var (email, profile) in _store.ScanIdentities(scope, EmailKey)) AddEmail(writer, email, profile);
+                foreach (var record in _store.ScanProfiles(scope))
+                {
+                    if (!writer.Contains(record.Id)) continue;
+                    var state = ProfileSnapshot.Read(record.Snapshot, layout);
+                    writer.SetRecord(record.Id, lookup.Compiled.Encode(state, now));
+                }
+            });
+            lookup.MarkBuilt();
+            var (profiles, keys, mib) = (lookup.Index.ProfileCount, lookup.Index.KeyCount, lookup.Index.Bytes / (1024 * 1024));
+            var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            LogBuilt(accountId, profiles, keys, ms, mib);
+        }
+        catch (Exception ex)
+        {
+            LogBuildFailed(ex, accountId);
+            lookup.MarkFailed(ex);
+        }
+    }
+
+    private static void AddEmail(LookupIndex.Writer writer, string email, Guid profile)
+    {
+        if (LookupIdentifiers.NormalizeEmail(email) is not { } normalized) return;
+        foreach (var key in LookupIdentifiers.EmailKeys(normalized)) writer.AddKey(key.ToIndexKey(), profile);
+    }
+
+    /// <summary>
+    /// A profile of the account changed and the change is durable. Called in the grain's turn (the
+    /// state is not shared with anyone else meanwhile). Cheap when nothing lookup-visible changed.
+    /// </summary>
+    public void OnCommitted(long accountId, string audience, ProfileState state, IReadOnlyList<IdentifierDto> newIdentifiers, byte[][] lookupKeys, IReadOnlyList<Guid> merged)
+    {
+        if (!_byAccount.TryGetValue(accountId, out var lookup) || lookup.Compiled.Audience.Name != audience) return;
+        var hasEmail = false;
+        foreach (var identifier in newIdentifiers) hasEmail |= identifier.Key == EmailKey;
+        if (!lookup.Compiled.HasRealtimeFields && !hasEmail && lookupKeys.Length == 0 && merged.Count == 0) return;
+        var emails = newIdentifiers.Where(i => i.Key == EmailKey).Select(i => i.Value).ToList();
+        var keys = lookupKeys.Select(k => LookupKeyHash.FromBytes(k)).ToList();
+        var record = lookup.Compiled.Encode(state, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        var id = state.Id;
+        lookup.Apply(writer =>
+        {
+            foreach (var source in merged) writer.Merge(source, id);
+            foreach (var email in emails) AddEmail(writer, email, id);
+            foreach (var key in keys) writer.AddKey(key, id);
+            if (writer.Contains(id)) writer.SetRecord(id, record);
+        });
+    }
+
+    [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Lookup index of account {Account}: {Profiles} profiles, {Keys} keys, built in {Ms:F0} ms ({MiB} MiB)")]
+    private partial void LogBuilt(long account, int profiles, int keys, double ms, long miB);
+
+    [LoggerMessage(EventId = 1502, Level = LogLevel.Error, Message = "Building the lookup index of account {Account} failed; its lookups answer 503 until the next configuration change or restart")]
+    private partial void LogBuildFailed(Exception ex, long account);
+}
