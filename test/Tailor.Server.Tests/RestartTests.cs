@@ -33,6 +33,30 @@ public sealed class RestartTests
     }
 
     [Fact]
+    public async Task The_lookup_index_is_rebuilt_from_the_store_at_startup()
+    {
+        var directory = Directory.CreateTempSubdirectory("tailor-lookup-restart-").FullName;
+        TestAccount account;
+        string before;
+        await using (var first = new TailorServerFactory(directory))
+        {
+            account = await first.CreateAccountAsync();
+            await account.Import("""{"email":"lia@example.com","first":"Lia","last":"Ray","zip":"30301","age":"35-44"}""" + "\n"
+                + """{"td_client_id":"lia-web","user_id":"lia-7","gender":"Female"}""" + "\n");
+            // An event merges the two profiles: the lookup follows the survivor, before and after the restart.
+            await account.PostEvent("""{"td_client_id":"lia-web","email":"lia@example.com","td_path":"/retail/x"}""");
+            before = await (await account.Lookup("first=lia&last=ray&zip=30301")).Content.ReadAsStringAsync();
+        }
+        Assert.Equal("""{"age":"35-44","gender":"Female"}""", before);
+
+        await using var second = new TailorServerFactory(directory);
+        var again = new TestAccount(second.CreateClient(), account.Id, account.MasterKey) { LookupKey = account.LookupKey };
+        Assert.Equal(before, await (await again.Lookup("first=lia&last=ray&zip=30301")).Content.ReadAsStringAsync());
+        Assert.Equal(before, await (await again.Lookup("email=lia@example.com")).Content.ReadAsStringAsync());
+        Assert.Equal($"[{before},{{}}]", await (await again.Bulk("""[{"email":"lia@example.com"},{"email":"nobody@example.com"}]""")).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task A_client_uuid_forgotten_by_memory_or_a_restart_is_still_recognised_from_the_log()
     {
         var directory = Directory.CreateTempSubdirectory("tailor-idem-").FullName;

@@ -96,8 +96,26 @@ public sealed class TestAccount(HttpClient client, long id, string masterKey)
         return await _client.SendAsync(request);
     }
 
-    public async Task<JsonElement> CreateKeyAsync(string kind) =>
-        await TailorServerFactory.Json(await Send(HttpMethod.Post, "/v1/keys", MasterKey, JsonContent.Create(new { kind, label = "test" })), HttpStatusCode.Created);
+    public async Task<JsonElement> CreateKeyAsync(string kind, object? lookup = null) =>
+        await TailorServerFactory.Json(await Send(HttpMethod.Post, "/v1/keys", MasterKey, JsonContent.Create(new { kind, label = "test", lookup })), HttpStatusCode.Created);
+
+    /// <summary>Imports NDJSON rows into an audience through the admin API; returns the summary.</summary>
+    public async Task<JsonElement> Import(string ndjson, string audience = "shoppers", string query = "") =>
+        await TailorServerFactory.Json(await Send(HttpMethod.Post, $"/v1/audiences/{audience}/import{query}", MasterKey, new StringContent(ndjson, Encoding.UTF8, "application/x-ndjson")));
+
+    /// <summary>A single lookup: <c>GET /v5/ei?api_key=...&amp;{query}</c>.</summary>
+    public Task<HttpResponseMessage> Lookup(string query, string? key = null, string path = "/v5/ei") =>
+        _client.GetAsync($"{path}?api_key={Uri.EscapeDataString(key ?? LookupKey)}&{query}");
+
+    /// <summary>A bulk lookup of a JSON body.</summary>
+    public Task<HttpResponseMessage> Bulk(string body, string? key = null, string path = "/v5/ei/bulk", string? contentType = "application/json", string query = "", CancellationToken cancellationToken = default) =>
+        Bulk(new StringContent(body, Encoding.UTF8), key, path, contentType, query, cancellationToken);
+
+    public Task<HttpResponseMessage> Bulk(HttpContent content, string? key = null, string path = "/v5/ei/bulk", string? contentType = "application/json", string query = "", CancellationToken cancellationToken = default)
+    {
+        content.Headers.ContentType = contentType is null ? null : System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        return _client.PostAsync($"{path}?api_key={Uri.EscapeDataString(key ?? LookupKey)}{query}", content, cancellationToken);
+    }
 
     public async Task<JsonElement> CreateTokenAsync(string service, string name) =>
         await TailorServerFactory.Json(await Send(HttpMethod.Post, "/v1/tokens", MasterKey, JsonContent.Create(new { service, name })), HttpStatusCode.Created);

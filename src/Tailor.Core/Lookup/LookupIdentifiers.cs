@@ -42,6 +42,22 @@ public static partial class LookupIdentifiers
         return text.ToLowerInvariant();
     }
 
+    /// <summary>
+    /// USPS standard abbreviations of common street suffixes and directions, so that
+    /// <c>12 Oak Road</c> and <c>12 Oak Rd.</c> are the same street.
+    /// </summary>
+    private static readonly Dictionary<string, string> StreetWords = new(StringComparer.Ordinal)
+    {
+        ["street"] = "st", ["avenue"] = "ave", ["av"] = "ave", ["road"] = "rd", ["boulevard"] = "blvd", ["drive"] = "dr", ["lane"] = "ln",
+        ["court"] = "ct", ["place"] = "pl", ["square"] = "sq", ["terrace"] = "ter", ["parkway"] = "pkwy", ["highway"] = "hwy", ["circle"] = "cir",
+        ["trail"] = "trl", ["way"] = "way", ["suite"] = "ste", ["apartment"] = "apt", ["north"] = "n", ["south"] = "s", ["east"] = "e", ["west"] = "w",
+        ["northeast"] = "ne", ["northwest"] = "nw", ["southeast"] = "se", ["southwest"] = "sw",
+    };
+
+    /// <summary>A street: <see cref="NormalizeText"/> with suffixes and directions abbreviated the USPS way.</summary>
+    public static string? NormalizeStreet(string? street) =>
+        NormalizeText(street) is { } text ? string.Join(' ', text.Split(' ').Select(w => StreetWords.GetValueOrDefault(w, w))) : null;
+
     /// <summary>Names and street parts: lower case, letters and digits only, single spaces.</summary>
     public static string? NormalizeText(string? text)
     {
@@ -79,7 +95,7 @@ public static partial class LookupIdentifiers
         var f = NormalizeText(first);
         var l = NormalizeText(last);
         if (f is null || l is null) yield break;
-        var s = NormalizeText(street);
+        var s = NormalizeStreet(street);
         var c = NormalizeText(city);
         var st = state is not null && StatePattern().IsMatch(state.Trim()) ? state.Trim().ToLowerInvariant() : null;
         if (s is not null && c is not null && st is not null) yield return new LookupKey(LookupKeyKind.NameAddress, $"{f}|{l}|{s}|{c}|{st}");

@@ -27,6 +27,23 @@ public static class LookupApi
         foreach (var path in new[] { "/v5/td", "/v5/ei", "/v4/dr" }) app.MapGet(path, SingleAsync).ExcludeFromDescription();
         foreach (var path in new[] { "/v5/ei/bulk", "/v4/bulk" }) app.MapPost(path, BulkAsync).ExcludeFromDescription();
         app.MapGet("/v1/usage", UsageAsync);
+        app.MapGet("/v1/lookup/status", (HttpContext context, LookupIndexes lookups, BulkGate gate) =>
+        {
+            var (master, error) = AdminAuth.Master(context);
+            if (error is not null) return error;
+            var lookup = lookups.For(master!.AccountId);
+            var (running, waiting) = gate.Statistics(master.AccountId);
+            return Results.Json(new
+            {
+                audience = lookup?.Compiled.Audience.Name,
+                fields = lookup?.Compiled.Fields,
+                ready = lookup?.Ready.IsCompletedSuccessfully ?? false,
+                profiles = lookup?.Index.ProfileCount ?? 0,
+                keys = lookup?.Index.KeyCount ?? 0,
+                index_bytes = lookup?.Index.Bytes ?? 0,
+                bulk = new { running, waiting },
+            });
+        });
         return app;
     }
 

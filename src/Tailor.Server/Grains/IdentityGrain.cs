@@ -133,7 +133,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         }
         foreach (var (_, (state, keys)) in created)
             lookups.OnCommitted(scope.AccountId, scope.Audience, state,
-                [.. state.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value))], [.. keys], []);
+                [.. state.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value))], [.. keys], [], imported: true);
         return outcomes;
     }
 

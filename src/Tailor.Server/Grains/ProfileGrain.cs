@@ -152,7 +152,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
             throw;
         }
         _state = state;
-        lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles);
+        lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
         if (evicted.Count > 0)
             await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience))
                 .Forget(_id, [.. evicted.Select(i => new IdentifierDto(i.Key, i.Value))]);

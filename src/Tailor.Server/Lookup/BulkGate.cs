@@ -21,6 +21,13 @@ public sealed class BulkGate : IDisposable
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
         })).AcquireAsync(1, cancellationToken);
 
+    /// <summary>Whether a bulk request of the account is running, and how many wait (for metrics and tests).</summary>
+    public (bool Running, long Waiting) Statistics(long accountId)
+    {
+        if (!_limiters.TryGetValue(accountId, out var limiter) || limiter.GetStatistics() is not { } statistics) return (false, 0);
+        return (statistics.CurrentAvailablePermits == 0, statistics.CurrentQueuedCount);
+    }
+
     public void Dispose()
     {
         foreach (var limiter in _limiters.Values) limiter.Dispose();

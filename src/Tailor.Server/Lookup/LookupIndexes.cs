@@ -152,12 +152,13 @@ public sealed partial class LookupIndexes
     /// A profile of the account changed and the change is durable. Called in the grain's turn (the
     /// state is not shared with anyone else meanwhile). Cheap when nothing lookup-visible changed.
     /// </summary>
-    public void OnCommitted(long accountId, string audience, ProfileState state, IReadOnlyList<IdentifierDto> newIdentifiers, byte[][] lookupKeys, IReadOnlyList<Guid> merged)
+    /// <param name="imported">The change came from an import (imported attributes may have changed).</param>
+    public void OnCommitted(long accountId, string audience, ProfileState state, IReadOnlyList<IdentifierDto> newIdentifiers, byte[][] lookupKeys, IReadOnlyList<Guid> merged, bool imported)
     {
         if (!_byAccount.TryGetValue(accountId, out var lookup) || lookup.Compiled.Audience.Name != audience) return;
         var hasEmail = false;
         foreach (var identifier in newIdentifiers) hasEmail |= identifier.Key == EmailKey;
-        if (!lookup.Compiled.HasRealtimeFields && !hasEmail && lookupKeys.Length == 0 && merged.Count == 0) return;
+        if (!imported && !lookup.Compiled.HasRealtimeFields && !hasEmail && lookupKeys.Length == 0 && merged.Count == 0) return;
         var emails = newIdentifiers.Where(i => i.Key == EmailKey).Select(i => i.Value).ToList();
         var keys = lookupKeys.Select(k => LookupKeyHash.FromBytes(k)).ToList();
         var record = lookup.Compiled.Encode(state, _time.GetUtcNow().ToUnixTimeMilliseconds());
