@@ -144,7 +144,8 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     public Task<IReadOnlyList<ApiKeyRecord>> ListKeysAsync(long? accountId = null, CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyList<ApiKeyRecord>>("SELECT id, account_id, kind, label, hash, created_at, revoked_at, lookup_grant FROM api_keys WHERE $a IS NULL OR account_id = $a ORDER BY id",
             r => All(r, x => new ApiKeyRecord(x.GetInt64(0), x.GetInt64(1), Enum.Parse<KeyKind>(x.GetString(2), ignoreCase: true), x.GetString(3), (byte[])x[4],
-                Time(x.GetInt64(5)), x.IsDBNull(6) ? null : Time(x.GetInt64(6))) { Grant = x.IsDBNull(7) ? null : GrantJson.Read(x.GetString(7)) }), cancellationToken, ("$a", accountId));
+                Time(x.GetInt64(5)), x.IsDBNull(6) ? null : Time(x.GetInt64(6)))
+            { Grant = x.IsDBNull(7) ? null : GrantJson.Read(x.GetString(7)) }), cancellationToken, ("$a", accountId));
 
     public Task<bool> RevokeKeyAsync(long accountId, long keyId, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
     {

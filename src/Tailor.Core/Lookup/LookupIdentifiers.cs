@@ -48,10 +48,32 @@ public static partial class LookupIdentifiers
     /// </summary>
     private static readonly Dictionary<string, string> StreetWords = new(StringComparer.Ordinal)
     {
-        ["street"] = "st", ["avenue"] = "ave", ["av"] = "ave", ["road"] = "rd", ["boulevard"] = "blvd", ["drive"] = "dr", ["lane"] = "ln",
-        ["court"] = "ct", ["place"] = "pl", ["square"] = "sq", ["terrace"] = "ter", ["parkway"] = "pkwy", ["highway"] = "hwy", ["circle"] = "cir",
-        ["trail"] = "trl", ["way"] = "way", ["suite"] = "ste", ["apartment"] = "apt", ["north"] = "n", ["south"] = "s", ["east"] = "e", ["west"] = "w",
-        ["northeast"] = "ne", ["northwest"] = "nw", ["southeast"] = "se", ["southwest"] = "sw",
+        ["street"] = "st",
+        ["avenue"] = "ave",
+        ["av"] = "ave",
+        ["road"] = "rd",
+        ["boulevard"] = "blvd",
+        ["drive"] = "dr",
+        ["lane"] = "ln",
+        ["court"] = "ct",
+        ["place"] = "pl",
+        ["square"] = "sq",
+        ["terrace"] = "ter",
+        ["parkway"] = "pkwy",
+        ["highway"] = "hwy",
+        ["circle"] = "cir",
+        ["trail"] = "trl",
+        ["way"] = "way",
+        ["suite"] = "ste",
+        ["apartment"] = "apt",
+        ["north"] = "n",
+        ["south"] = "s",
+        ["east"] = "e",
+        ["west"] = "w",
+        ["northeast"] = "ne",
+        ["northwest"] = "nw",
+        ["southeast"] = "se",
+        ["southwest"] = "sw",
     };
 
     /// <summary>A street: <see cref="NormalizeText"/> with suffixes and directions abbreviated the USPS way.</summary>
