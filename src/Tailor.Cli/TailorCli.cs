@@ -23,11 +23,11 @@ public static class TailorCli
         root.Options.Add(adminKey);
         root.Options.Add(data);
 
-        AdminClient Client(ParseResult parse)
+        AdminClient Client(ParseResult parse, bool longRunning = false)
         {
             var http = handler is null ? new HttpClient() : new HttpClient(handler, disposeHandler: false);
             http.BaseAddress = new Uri(parse.GetValue(url)!.TrimEnd('/') + "/");
-            http.Timeout = TimeSpan.FromSeconds(100);
+            http.Timeout = longRunning ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(100);
             var admin = parse.GetValue(adminKey);
             if (admin is null && parse.GetValue(data) is { } directory && File.Exists(Path.Combine(directory.FullName, "admin.key")))
                 admin = File.ReadAllText(Path.Combine(directory.FullName, "admin.key")).Trim();
@@ -52,14 +52,20 @@ public static class TailorCli
                 await output.WriteLineAsync(line(item) + (item.GetProperty("revoked_at").ValueKind == JsonValueKind.Null ? "" : "  REVOKED"));
         }
 
-        void Add(Command parent, Command command, Func<ParseResult, AdminClient, CancellationToken, Task> action)
+        void Add(Command parent, Command command, Func<ParseResult, AdminClient, CancellationToken, Task> action) =>
+            AddWithExitCode(parent, command, async (parse, client, cancellationToken) =>
+            {
+                await action(parse, client, cancellationToken);
+                return 0;
+            });
+
+        void AddWithExitCode(Command parent, Command command, Func<ParseResult, AdminClient, CancellationToken, Task<int>> action, bool longRunning = false)
         {
             command.SetAction(async (parse, cancellationToken) =>
             {
                 try
                 {
-                    await action(parse, Client(parse), cancellationToken);
-                    return 0;
+                    return await action(parse, Client(parse, longRunning), cancellationToken);
                 }
                 catch (CliException ex)
                 {
@@ -92,10 +98,28 @@ public static class TailorCli
         var kind = new Option<string>("--kind") { Description = "master, write or lookup", Required = true };
         kind.AcceptOnlyFromAmong("master", "write", "lookup");
         var label = new Option<string?>("--label") { Description = "What the key is for" };
-        Add(keys, new Command("create", "Create a key (shown once)") { kind, label }, async (p, c, ct) =>
+        var lookupFields = new Option<string?>("--fields") { Description = "Lookup keys: the lookup fields it may see, comma separated (default: all)" };
+        var quota = new Option<long?>("--quota") { Description = "Lookup keys: records it may look up per period (default: no quota)" };
+        var period = new Option<string?>("--period") { Description = "The quota's period: day or month (default month)" };
+        period.AcceptOnlyFromAmong("day", "month");
+        var bulkLimit = new Option<int?>("--bulk-limit") { Description = "Most records per bulk lookup (default 10000)" };
+        object? Grant(ParseResult p) => p.GetValue(lookupFields) is null && p.GetValue(quota) is null && p.GetValue(period) is null && p.GetValue(bulkLimit) is null ? null : new
         {
-            var created = await c.SendAsync(HttpMethod.Post, "v1/keys", AdminClient.Json(new { kind = p.GetValue(kind), label = p.GetValue(label) ?? "" }), cancellationToken: ct);
+            fields = p.GetValue(lookupFields)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            quota = p.GetValue(quota),
+            period = p.GetValue(period),
+            bulk_limit = p.GetValue(bulkLimit),
+        };
+        Add(keys, new Command("create", "Create a key (shown once)") { kind, label, lookupFields, quota, period, bulkLimit }, async (p, c, ct) =>
+        {
+            var created = await c.SendAsync(HttpMethod.Post, "v1/keys", AdminClient.Json(new { kind = p.GetValue(kind), label = p.GetValue(label) ?? "", lookup = Grant(p) }), cancellationToken: ct);
             await output.WriteLineAsync($"{created.GetProperty("kind").GetString()} key {created.GetProperty("id")}: {created.GetProperty("key").GetString()}   (shown once: store it now)");
+        });
+        var keyId = new Argument<long>("id") { Description = "The key's id (from `tailor keys list`)" };
+        Add(keys, new Command("grant", "Set what a lookup or master key may do with the lookup API") { keyId, lookupFields, quota, period, bulkLimit }, async (p, c, ct) =>
+        {
+            await c.SendAsync(HttpMethod.Put, $"v1/keys/{p.GetValue(keyId)}/lookup", AdminClient.Json(Grant(p) ?? new { }), cancellationToken: ct);
+            await output.WriteLineAsync($"key {p.GetValue(keyId)}: lookup entitlements set");
         });
         Add(keys, new Command("list", "List keys (never their secrets)"), (_, c, ct) => PrintList(c, "v1/keys",
             k => $"{k.GetProperty("id"),6}  {k.GetProperty("kind").GetString(),-6}  {k.GetProperty("label").GetString()}", ct));
@@ -171,6 +195,15 @@ public static class TailorCli
                 position = next;
             }
         });
+
+        // import
+        var importFile = new Argument<FileInfo>("file") { Description = "CSV (with a header row), NDJSON or Parquet" };
+        var audience = new Option<string>("--audience") { Description = "The audience whose profiles the rows are", Required = true };
+        var maps = new Option<string[]>("--map") { Description = "Rename a column: column=attribute (repeatable)", AllowMultipleArgumentsPerToken = false, DefaultValueFactory = _ => [] };
+        var format = new Option<string?>("--format") { Description = "csv, ndjson or parquet (default: from the file's extension)" };
+        format.AcceptOnlyFromAmong("csv", "ndjson", "parquet");
+        AddWithExitCode(root, new Command("import", "Import profiles (batch attributes, batch segments, identifiers) from a file") { importFile, audience, maps, format },
+            (p, c, ct) => ImportCommand.RunAsync(c, p.GetValue(importFile)!, p.GetValue(audience)!, p.GetValue(maps) ?? [], p.GetValue(format), output, ct), longRunning: true);
 
         var parsed = root.Parse(args);
         return await parsed.InvokeAsync(new InvocationConfiguration { Output = output, Error = error });

@@ -97,4 +97,77 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Equal(1, exit);
         Assert.Contains("needs the account's master key", error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Import_reads_csv_and_reports_rejected_rows_with_their_file_lines()
+    {
+        var account = await fixture.Server.CreateAccountAsync();
+        var csv = TempFile("people.csv", string.Join("\n",
+            "email,first,last,zip,age,interests,tier,batch_segments",
+            "mo@example.com,Mo,Diaz,60601,25-34,\"{\"\"travel\"\":true}\",high,1588214",
+            "bad\"quote@example.com,Mo,Diaz,60601,25-34,,high,",
+            ",,,,35-44,,,",
+            "nell@example.com,Nell,Park,\"60602\",18-20,,low,",
+            "too,many,cells,1,2,3,4,5,6") + "\n");
+        var (exit, output, error) = await Tailor("import", csv, "--audience", "shoppers", "--map", "tier=loyalty", "--key", account.MasterKey);
+        Assert.True(exit == 2, error + output);
+        Assert.True(output.Contains("2 created, 0 updated, 3 rejected", StringComparison.Ordinal), output);
+        Assert.Contains("line 4: no identifier", output, StringComparison.Ordinal);
+        Assert.Contains("line 6: 9 cells; the header has 8", output, StringComparison.Ordinal);
+        Assert.Contains("line 3: malformed CSV", output, StringComparison.Ordinal);
+        Assert.Equal("""{"age":"25-34","loyalty":"high","interests":{"travel":true}}""", await (await account.Lookup("email=mo@example.com")).Content.ReadAsStringAsync());
+        Assert.Equal("""{"age":"18-20","loyalty":"low"}""", await (await account.Lookup("first=nell&last=park&zip=60602")).Content.ReadAsStringAsync());
+
+        // The same file again: nothing new, nothing changed.
+        var (_, again, _) = await Tailor("import", csv, "--audience", "shoppers", "--map", "tier=loyalty", "--key", account.MasterKey);
+        Assert.Contains("0 created, 2 updated, 3 rejected", again, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Import_reads_ndjson_and_parquet()
+    {
+        var account = await fixture.Server.CreateAccountAsync();
+        var ndjson = TempFile("people.ndjson", """
+            {"email":"ola@example.com","age":"45-54"}
+
+            {"email":"pat@example.com","gender":"Male","spent":12}
+            {"email":
+            """ + "\n");
+        var (exit, output, _) = await Tailor("import", ndjson, "--audience", "shoppers", "--key", account.MasterKey);
+        Assert.Equal(2, exit);
+        Assert.Contains("2 created, 0 updated, 1 rejected", output, StringComparison.Ordinal);
+        Assert.Contains("line 4: not valid JSON", output, StringComparison.Ordinal);
+
+        var parquet = Path.Combine(Directory.CreateTempSubdirectory("tailor-cli-").FullName, "people.parquet");
+        var rows = new List<IDictionary<string, object?>>
+        {
+            new Dictionary<string, object?> { ["email"] = "quinn@example.com", ["age"] = "65+", ["spent"] = 40.5, ["batch_segments"] = "1588214" },
+            new Dictionary<string, object?> { ["email"] = "ray@example.com", ["age"] = "21-24", ["spent"] = 3.0, ["batch_segments"] = "" },
+        };
+        var schema = new Parquet.Schema.ParquetSchema(
+            new Parquet.Schema.DataField<string>("email"), new Parquet.Schema.DataField<string>("age"),
+            new Parquet.Schema.DataField<double>("spent"), new Parquet.Schema.DataField<string>("batch_segments"));
+        await using (var stream = File.Create(parquet)) await Parquet.Serialization.ParquetSerializer.SerializeUntypedAsync(rows, schema, stream);
+        var (parquetExit, parquetOutput, parquetError) = await Tailor("import", parquet, "--audience", "shoppers", "--key", account.MasterKey);
+        Assert.True(parquetExit == 0, parquetError + parquetOutput);
+        Assert.Contains("2 created, 0 updated, 0 rejected", parquetOutput, StringComparison.Ordinal);
+        var quinn = await account.Profile("email", "quinn@example.com");
+        Assert.Equal(40.5, quinn.GetProperty("attributes").GetProperty("spent").GetDouble());
+        Assert.Equal(["1588214"], quinn.GetProperty("batch_segments").EnumerateArray().Select(s => s.GetString()));
+    }
+
+    [Fact]
+    public async Task Lookup_keys_are_created_with_their_entitlements()
+    {
+        var account = await fixture.Server.CreateAccountAsync();
+        await account.Import("""{"email":"sal@example.com","age":"35-44","gender":"Female"}""" + "\n");
+        var (exit, output, error) = await Tailor("keys", "create", "--kind", "lookup", "--fields", "age", "--quota", "1", "--period", "day", "--key", account.MasterKey);
+        Assert.True(exit == 0, error);
+        var key = System.Text.RegularExpressions.Regex.Match(output, @"\d+/[0-9a-f]{40}").Value;
+        Assert.Equal("""{"age":"35-44"}""", await (await account.Lookup("email=sal@example.com", key)).Content.ReadAsStringAsync());
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await account.Lookup("email=sal@example.com", key)).StatusCode);
+        var id = output.Split(' ')[2].TrimEnd(':');
+        Assert.Equal(0, (await Tailor("keys", "grant", id, "--fields", "age,gender", "--key", account.MasterKey)).Exit);
+        Assert.Equal("""{"age":"35-44","gender":"Female"}""", await (await account.Lookup("email=sal@example.com", key)).Content.ReadAsStringAsync());
+    }
 }
