@@ -22,7 +22,7 @@ public sealed class AdminClient(HttpClient http, string? key, string? adminKey)
         }
         catch (HttpRequestException ex)
         {
-            throw new CliException($"cannot reach the server at {http.BaseAddress}: {ex.Message}");
+            throw new CliException($"cannot reach the server at {http.BaseAddress}: {ex.Message}{(ex.InnerException is { } inner ? " (" + inner.Message + ")" : "")}");
         }
         var text = await response.Content.ReadAsStringAsync(cancellationToken);
         if (!response.IsSuccessStatusCode)

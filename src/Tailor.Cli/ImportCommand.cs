@@ -26,14 +26,17 @@ internal static class ImportCommand
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
-            var newline = new byte[] { (byte)'\n' };
+            // Rows are small: buffered, the body goes out in large chunks rather than two per row.
+            // Not disposed: that would close the request stream under HttpClient.
+            var buffered = new BufferedStream(stream, 1 << 16);
             await foreach (var row in rows.WithCancellation(cancellationToken))
             {
-                await stream.WriteAsync(row.Json, cancellationToken);
-                await stream.WriteAsync(newline, cancellationToken);
+                await buffered.WriteAsync(row.Json, cancellationToken);
+                buffered.WriteByte((byte)'\n');
                 sourceLines.Add(row.Line);
                 Interlocked.Increment(ref Rows);
             }
+            await buffered.FlushAsync(cancellationToken);
         }
 
         protected override bool TryComputeLength(out long length)

@@ -7,8 +7,8 @@ using Parquet;
 
 namespace Tailor.Cli;
 
-/// <summary>One row of an import file as NDJSON, with where it came from (for error messages).</summary>
-public readonly record struct SourceRow(long Line, byte[] Json);
+/// <summary>One row of an import file as JSON, with where it came from. <see cref="Json"/> is only valid until the next row is read.</summary>
+public readonly record struct SourceRow(long Line, ReadOnlyMemory<byte> Json);
 
 /// <summary>A row the file itself could not give (malformed CSV): reported with the server's rejections.</summary>
 public sealed record SourceProblem(long Line, string Reason);
@@ -68,7 +68,9 @@ public static class ImportSource
         using var csv = new CsvReader(reader, configuration);
         if (!await csv.ReadAsync() || !csv.ReadHeader()) yield break;
         var header = csv.HeaderRecord ?? [];
-        var buffer = new MemoryStream();
+        var names = header.Select(h => JsonEncodedText.Encode(h)).ToArray();
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(1024);
+        using var writer = new Utf8JsonWriter(buffer);
         while (await csv.ReadAsync())
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -85,30 +87,32 @@ public static class ImportSource
                 problems.Add(new SourceProblem(line, $"{cells.Length} cells; the header has {header.Length}"));
                 continue;
             }
-            buffer.SetLength(0);
-            using (var writer = new Utf8JsonWriter(buffer))
+            buffer.ResetWrittenCount();
+            writer.Reset(buffer);
+            writer.WriteStartObject();
+            for (var i = 0; i < header.Length; i++)
             {
-                writer.WriteStartObject();
-                for (var i = 0; i < header.Length; i++)
-                {
-                    var cell = cells[i];
-                    if (string.IsNullOrEmpty(cell)) continue;
-                    writer.WritePropertyName(header[i]);
-                    if (cell[0] is '{' or '[' && IsJson(cell)) writer.WriteRawValue(cell);
-                    else writer.WriteStringValue(cell);
-                }
-                writer.WriteEndObject();
+                var cell = cells[i];
+                if (string.IsNullOrEmpty(cell)) continue;
+                writer.WritePropertyName(names[i]);
+                if (cell[0] is '{' or '[' && IsJson(cell)) writer.WriteRawValue(cell, skipInputValidation: true);
+                else writer.WriteStringValue(cell);
             }
-            yield return new SourceRow(line, buffer.ToArray());
+            writer.WriteEndObject();
+            writer.Flush();
+            yield return new SourceRow(line, buffer.WrittenMemory);
         }
     }
 
+    /// <summary>Whether a cell is a JSON object or array (checked with a reader: nothing is built).</summary>
     private static bool IsJson(string text)
     {
         try
         {
-            using var _ = JsonDocument.Parse(text);
-            return true;
+            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(text));
+            reader.Read();
+            reader.Skip();
+            return !reader.Read();
         }
         catch (JsonException)
         {

@@ -73,12 +73,14 @@ internal static class Schema
 
     /// <summary>What version 2 added (the lookup API); run on a version 1 file after <see cref="Version1To2"/>.</summary>
     public const string Version2 = """
+        -- Keyed by profile (UUIDv7, so new profiles append): only the in-memory lookup index reads
+        -- these, by scanning them all when it is built.
         CREATE TABLE IF NOT EXISTS lookup_keys (
             account_id INTEGER NOT NULL,
             audience TEXT NOT NULL,
-            key BLOB NOT NULL,
             profile_id BLOB NOT NULL,
-            PRIMARY KEY (account_id, audience, key)) WITHOUT ROWID;
+            key BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS key_usage (
             key_id INTEGER NOT NULL,
             period TEXT NOT NULL,

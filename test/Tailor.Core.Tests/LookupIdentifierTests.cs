@@ -75,4 +75,24 @@ public sealed class LookupIdentifierTests
     [InlineData(" 94105 ", "94105")]
     public void Zips_are_five_digits_or_zip_plus_four(string zip, string? expected) =>
         Assert.Equal(expected, LookupIdentifiers.NormalizeZip(zip));
+
+    [Theory]
+    [InlineData("email=john.doe@example.com")]
+    [InlineData("email= John.Doe@EXAMPLE.com |md5_email=8EB1B522F60D11FA897DE1DC6351B7E8")]
+    [InlineData("sha1_email=0123456789ABCDEF0123456789abcdef01234567|first=Jo|last=Doe|zip=94105-1234")]
+    [InlineData("sha256_email=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
+    [InlineData("first=José|last=O'Neil|street=12 North Oak Road|city=San José|state=CA|zip=95112")]
+    [InlineData("email=bad|md5_email=xyz|first=Al")]
+    public void The_bulk_paths_index_keys_are_the_keys_of_the_identifiers(string fields)
+    {
+        var pairs = fields.Split('|').Select(f => f.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
+        string? Field(string name) => pairs.GetValueOrDefault(name);
+        var fast = new List<UInt128>();
+        LookupIdentifiers.AddIndexKeys(fast, Field("email"), Field("md5_email"), Field("sha1_email"), Field("sha256_email"),
+            Field("first"), Field("last"), Field("street"), Field("city"), Field("state"), Field("zip"));
+        Assert.Equal(LookupIdentifiers.KeysOf(Field).Select(k => k.ToIndexKey()), fast);
+        // ...and an imported email is stored under the key a plain email looks up.
+        if (LookupIdentifiers.NormalizeEmail(Field("email")) is { } email)
+            Assert.Equal(LookupIdentifiers.EmailKeys(email).First().ToIndexKey(), LookupKeyHash.EmailMd5Key(email));
+    }
 }

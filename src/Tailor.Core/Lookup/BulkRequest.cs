@@ -72,15 +72,23 @@ public sealed class BulkRequest
         return -1;
     }
 
+    // Slots of Names.
+    private const int Email = 0, Md5 = 1, Sha1 = 2, Sha256 = 3, First = 4, Last = 6, Street = 7, City = 8, State = 9, Zip = 10, Zip4 = 11;
+
     private void Add(string?[] values)
     {
         var start = _keys.Count;
-        foreach (var key in LookupIdentifiers.KeysOf(name => values[Array.IndexOf(Names, name)]))
-            _keys.Add(key.ToIndexKey());
+        LookupIdentifiers.AddIndexKeys(_keys, values[Email], values[Md5], values[Sha1], values[Sha256],
+            values[First], values[Last], values[Street], values[City], values[State], values[Zip] ?? values[Zip4]);
         _people.Add((start, _keys.Count - start));
     }
 
     /// <summary>One person from query-string parameters (the single lookup).</summary>
-    public static IReadOnlyList<UInt128> KeysOfQuery(Func<string, string?> parameter) =>
-        LookupIdentifiers.KeysOf(parameter).Select(k => k.ToIndexKey()).ToList();
+    public static IReadOnlyList<UInt128> KeysOfQuery(Func<string, string?> parameter)
+    {
+        var keys = new List<UInt128>(3);
+        LookupIdentifiers.AddIndexKeys(keys, parameter("email"), parameter("md5_email"), parameter("sha1_email"), parameter("sha256_email"),
+            parameter("first"), parameter("last"), parameter("street"), parameter("city"), parameter("state"), parameter("zip") ?? parameter("zip4"));
+        return keys;
+    }
 }

@@ -102,7 +102,10 @@ public sealed class ImportRowReader(CompiledAudience audience, IReadOnlyDictiona
         {
             if (lookup.TryGetValue("email", out var email) && LookupIdentifiers.NormalizeEmail(email) is null && row.Identifiers.Count == 0)
                 return Fail(row, $"`email` is not a valid address: {email}");
-            foreach (var key in LookupIdentifiers.IndexKeys(lookup.GetValueOrDefault("email"), lookup.GetValueOrDefault("first"), lookup.GetValueOrDefault("last"),
+            // An email that is also the row's `email` stitching identifier is found through the
+            // identity index (the lookup index derives its hashes from it): no keys to store for it.
+            var emailIsIdentifier = row.Identifiers.Exists(i => i.Key == "email");
+            foreach (var key in LookupIdentifiers.IndexKeys(emailIsIdentifier ? null : lookup.GetValueOrDefault("email"), lookup.GetValueOrDefault("first"), lookup.GetValueOrDefault("last"),
                          lookup.GetValueOrDefault("street"), lookup.GetValueOrDefault("city"), lookup.GetValueOrDefault("state"),
                          lookup.GetValueOrDefault("zip") ?? lookup.GetValueOrDefault("zip4")))
                 row.LookupKeys.Add(key.ToIndexKey());

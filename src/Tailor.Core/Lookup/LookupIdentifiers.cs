@@ -151,6 +151,29 @@ public static partial class LookupIdentifiers
         return keys.Distinct().ToList();
     }
 
+    /// <summary>
+    /// The same keys as <see cref="KeysOf"/>, straight as index keys (<see cref="LookupKeyHash.ToIndexKey"/>),
+    /// appended to <paramref name="keys"/>: the bulk lookup's path, with no strings made for hashes.
+    /// </summary>
+    public static void AddIndexKeys(List<UInt128> keys, string? email, string? md5, string? sha1, string? sha256,
+        string? first, string? last, string? street, string? city, string? state, string? zip)
+    {
+        var start = keys.Count;
+        if (NormalizeEmail(email) is { } normalized) AddDistinct(keys, start, LookupKeyHash.EmailMd5Key(normalized));
+        if (LookupKeyHash.HexKey(md5, 16, LookupKeyKind.EmailMd5) is { } m) AddDistinct(keys, start, m);
+        if (LookupKeyHash.HexKey(sha1, 20, LookupKeyKind.EmailSha1) is { } s1) AddDistinct(keys, start, s1);
+        if (LookupKeyHash.HexKey(sha256, 32, LookupKeyKind.EmailSha256) is { } s256) AddDistinct(keys, start, s256);
+        if (first is not null && last is not null)
+            foreach (var key in NameKeys(first, last, street, city, state, zip)) AddDistinct(keys, start, key.ToIndexKey());
+    }
+
+    private static void AddDistinct(List<UInt128> keys, int start, UInt128 key)
+    {
+        for (var i = start; i < keys.Count; i++)
+            if (keys[i] == key) return;
+        keys.Add(key);
+    }
+
     /// <summary>The keys an imported profile is indexed under.</summary>
     public static IReadOnlyList<LookupKey> IndexKeys(string? email, string? first, string? last, string? street, string? city, string? state, string? zip)
     {

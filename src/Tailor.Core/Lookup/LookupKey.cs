@@ -36,6 +36,38 @@ public static class LookupKeyHash
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
     }
 
+    [ThreadStatic] private static System.Security.Cryptography.IncrementalHash? t_md5;
+
+    /// <summary>The index key of a normalised email (its MD5, as <see cref="LookupKeyKind.EmailMd5"/>).</summary>
+    public static UInt128 EmailMd5Key(string normalizedEmail)
+    {
+        Span<byte> utf8 = stackalloc byte[1024];
+        var length = System.Text.Encoding.UTF8.GetBytes(normalizedEmail.AsSpan(0, Math.Min(normalizedEmail.Length, 254)), utf8);
+        // MD5 is the identifier clients send (the API's contract), not a security measure.
+#pragma warning disable CA5351
+        var md5 = t_md5 ??= System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
+#pragma warning restore CA5351
+        md5.AppendData(utf8[..length]);
+        Span<byte> hash = stackalloc byte[16];
+        md5.GetHashAndReset(hash);
+        hash[0] = (byte)LookupKeyKind.EmailMd5;
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(hash);
+    }
+
+    /// <summary>The index key of a hex hash of <paramref name="bytes"/> bytes (either case, trimmed), or null when it is not one.</summary>
+    public static UInt128? HexKey(string? hex, int bytes, LookupKeyKind kind)
+    {
+        if (hex is null) return null;
+        var text = hex.AsSpan().Trim();
+        if (text.Length != bytes * 2) return null;
+        foreach (var c in text)
+            if (!char.IsAsciiHexDigit(c)) return null;
+        Span<byte> key = stackalloc byte[16];
+        Convert.FromHexString(text[..32], key, out _, out _);
+        key[0] = (byte)kind;
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(key);
+    }
+
     public static byte[] ToBytes(UInt128 key)
     {
         var bytes = new byte[16];

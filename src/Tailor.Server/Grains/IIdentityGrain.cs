@@ -12,10 +12,13 @@ public interface IIdentityGrain : IGrainWithStringKey
     /// <summary>Drops identifiers a profile evicted (it keeps at most 200).</summary>
     Task Forget(Guid profileId, IdentifierDto[] identifiers);
     /// <summary>
-    /// Stitches a chunk of import rows in order. Rows that make new profiles are committed here, in
-    /// this call, before anyone can find them; the others come back to be applied by their profile's grain.
+    /// Stitches a chunk of import rows in order. Rows that make new profiles are appended to the log
+    /// here (the call returns before they are durable; until then nobody is handed those profiles);
+    /// the others come back to be applied by their profile's grain.
     /// </summary>
     Task<ImportOutcome[]> Import(ImportRowDto[] rows);
+    /// <summary>Completes when every profile imports created so far is durable; throws when a commit failed.</summary>
+    Task ImportCommitted();
     /// <summary>Forgets the in-memory index; the next call reloads it from the store (after a failed commit).</summary>
     Task Reset();
 }

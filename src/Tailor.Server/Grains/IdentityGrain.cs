@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
 using Tailor.Server.Accounts;
@@ -46,6 +47,15 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
     public async Task<StitchReply> Resolve(IdentifierDto[] identifiers)
     {
         await EnsureLoaded();
+        await ThrowIfImportFailed();
+        var reply = ResolveCore(identifiers);
+        // A profile an import has just created is only handed out once it is in the store.
+        await UntilCommitted(reply);
+        return reply;
+    }
+
+    private StitchReply ResolveCore(IdentifierDto[] identifiers)
+    {
         var ids = identifiers.Select(i => new Identifier(i.Key, i.Value)).ToList();
         var plan = IdentityStitcher.Plan(ids, id => _index!.TryGetValue(id, out var p) ? p : null, () => IdentityStitcher.NewProfileId(time));
         var target = plan.Profile;
@@ -87,13 +97,15 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
             StitchReply? forward = null;
             if (row.Identifiers.Length > 0)
             {
-                var reply = await Resolve(row.Identifiers);
+                var reply = ResolveCore(row.Identifiers);
+                await UntilCommitted(reply);
                 target = reply.ProfileId;
                 if (!reply.IsNew && !created.ContainsKey(target) || reply.MergeSources.Length > 0) forward = reply;
             }
             else
             {
                 target = row.KnownProfile ?? IdentityStitcher.NewProfileId(time);
+                if (_uncommitted.TryGetValue(target, out var pending)) await pending;
                 if (row.KnownProfile is not null && !created.ContainsKey(target)) forward = new StitchReply { ProfileId = target };
             }
             if (forward is not null)
@@ -121,20 +133,71 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
                 IdentitiesUpserted = [.. state.Identifiers.Select(i => new IdentityRecord(i.Identifier.Key, i.Identifier.Value, id))],
                 LookupKeys = keys,
             }));
+        // The call returns before the commit, so that the next chunk is stitched while this one is
+        // written; until it is durable, these profiles are held back from anyone who finds them.
+        // The lookup index learns of them first, then they are released (so no later event's update can be overtaken).
+        var profiles = created.Values.ToList();
+        var done = Task.WhenAll(commits).ContinueWith(t =>
+        {
+            try
+            {
+                t.GetAwaiter().GetResult();
+                foreach (var (state, keys) in profiles)
+                    lookups.OnCommitted(scope.AccountId, scope.Audience, state,
+                        [.. state.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value))], [.. keys], [], imported: true);
+            }
+            finally
+            {
+                foreach (var (state, _) in profiles) _uncommitted.TryRemove(state.Id, out _);
+            }
+        }, TaskScheduler.Default);
+        foreach (var id in created.Keys) _uncommitted[id] = done;
+        _importCommits.Add(done);
+        return outcomes;
+    }
+
+    public async Task ImportCommitted()
+    {
+        await ThrowIfImportFailed();
+        var pending = _importCommits.ToArray();
         try
         {
-            await Task.WhenAll(commits);
+            await Task.WhenAll(pending);
         }
         catch
         {
-            // Identifiers of uncommitted profiles are in memory: reload from the store on the next call.
-            (_index, _byProfile) = (null, null);
+            await ThrowIfImportFailed();
             throw;
         }
-        foreach (var (_, (state, keys)) in created)
-            lookups.OnCommitted(scope.AccountId, scope.Audience, state,
-                [.. state.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value))], [.. keys], [], imported: true);
-        return outcomes;
+        _importCommits.RemoveAll(t => t.IsCompletedSuccessfully);
+    }
+
+    /// <summary>Profiles created by imports whose commit is still in flight.</summary>
+    private readonly ConcurrentDictionary<Guid, Task> _uncommitted = new();
+    private readonly List<Task> _importCommits = [];
+
+    private async Task UntilCommitted(StitchReply reply)
+    {
+        if (_uncommitted.IsEmpty) return;
+        if (_uncommitted.TryGetValue(reply.ProfileId, out var pending)) await pending;
+        foreach (var source in reply.MergeSources)
+            if (_uncommitted.TryGetValue(source, out var sourcePending)) await sourcePending;
+    }
+
+    /// <summary>
+    /// An import commit failed: identifiers of profiles that are not in the store are in memory.
+    /// Forget the whole index (it reloads from the store) and fail the call.
+    /// </summary>
+    private Task ThrowIfImportFailed()
+    {
+        if (_importCommits.Count == 0) return Task.CompletedTask;
+        _importCommits.RemoveAll(t => t.IsCompletedSuccessfully);
+        var failed = _importCommits.FirstOrDefault(t => t.IsFaulted || t.IsCanceled);
+        if (failed is null) return Task.CompletedTask;
+        _importCommits.Clear();
+        _uncommitted.Clear();
+        (_index, _byProfile) = (null, null);
+        return failed;
     }
 
     public async Task<Guid?> Find(IdentifierDto identifier)

@@ -59,6 +59,8 @@ public sealed class ProfileImporter(AccountDirectory accounts, IGrainFactory gra
                 if (outcomes[i].Forward is null) created++;
                 else forwards.Add((chunk[i], outcomes[i]));
             }
+            // A row for an existing profile may merge one this import has just created: that one must be in the store first.
+            if (forwards.Count > 0) await identity.ImportCommitted();
             // Rows of one profile stay in file order; different profiles go in parallel.
             await Parallel.ForEachAsync(forwards.GroupBy(f => f.Outcome.ProfileId), new ParallelOptions { MaxDegreeOfParallelism = ParallelProfiles, CancellationToken = cancellationToken },
                 async (group, _) =>
@@ -113,6 +115,8 @@ public sealed class ProfileImporter(AccountDirectory accounts, IGrainFactory gra
         }
         await pipe.CompleteAsync();
         await Flush();
+        // The summary is only given once everything it counts is durable.
+        await identity.ImportCommitted();
         return new ImportSummary(rows, created, updated, rejected, rejections, [.. reader.IgnoredColumns], Stopwatch.GetElapsedTime(started).TotalMilliseconds);
 
         async Task Row(ReadOnlySequence<byte> text)
