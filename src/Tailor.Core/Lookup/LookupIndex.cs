@@ -34,6 +34,9 @@ public sealed class LookupIndex : IDisposable
     /// <summary>Bytes the index holds (maps, per-profile arrays, record chunks).</summary>
     public long Bytes => _keys.Bytes + _profiles.Bytes + _records.Length * 28L + (long)_chunks.Count * ChunkSize;
 
+    /// <summary>Bytes of the records in force: the answers' raw attribute bytes (JSON values and field headers).</summary>
+    public long RecordBytes { get; private set; }
+
     /// <summary>Bytes of records superseded by newer ones (reclaimed when the index is rebuilt).</summary>
     public long WastedBytes => _wasted;
 
@@ -102,6 +105,19 @@ public sealed class LookupIndex : IDisposable
         }
 
         public bool Contains(Guid profile) => index._profiles.TryGetValue(ToKey(profile), out _);
+
+        /// <summary>Makes room for this many profiles and keys at once (a build), instead of growing step by step.</summary>
+        public void Reserve(int profiles, int keys)
+        {
+            index._keys.Reserve(keys);
+            index._profiles.Reserve(profiles);
+            if (index._records.Length < profiles)
+            {
+                Array.Resize(ref index._records, profiles);
+                Array.Resize(ref index._aliases, profiles);
+                Array.Resize(ref index._ids, profiles);
+            }
+        }
     }
 
     private static UInt128 ToKey(Guid id)
@@ -137,12 +153,14 @@ public sealed class LookupIndex : IDisposable
             var current = RecordOf(ordinal);
             if (current.SequenceEqual(record)) return;
             _wasted += current.Length + 4;
+            RecordBytes -= current.Length;
         }
         if (record.IsEmpty)
         {
             _records[ordinal] = -1;
             return;
         }
+        RecordBytes += record.Length;
         var size = record.Length + 4;
         if (_chunkUsed + size > ChunkSize || _chunks.Count == 0)
         {

@@ -36,22 +36,35 @@ public static class LookupKeyHash
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(bytes);
     }
 
-    [ThreadStatic] private static System.Security.Cryptography.IncrementalHash? t_md5;
+    [ThreadStatic] private static System.Security.Cryptography.IncrementalHash?[]? t_hashes;
 
     /// <summary>The index key of a normalised email (its MD5, as <see cref="LookupKeyKind.EmailMd5"/>).</summary>
-    public static UInt128 EmailMd5Key(string normalizedEmail)
+    public static UInt128 EmailMd5Key(string normalizedEmail) => EmailKey(normalizedEmail, LookupKeyKind.EmailMd5);
+
+    /// <summary>
+    /// The index key of a normalised email's MD5, SHA-1 or SHA-256: the same as
+    /// <see cref="LookupIdentifiers.EmailKeys"/> then <see cref="ToIndexKey"/>, without the hex in between.
+    /// </summary>
+    public static UInt128 EmailKey(string normalizedEmail, LookupKeyKind kind)
     {
         Span<byte> utf8 = stackalloc byte[1024];
         var length = System.Text.Encoding.UTF8.GetBytes(normalizedEmail.AsSpan(0, Math.Min(normalizedEmail.Length, 254)), utf8);
-        // MD5 is the identifier clients send (the API's contract), not a security measure.
-#pragma warning disable CA5351
-        var md5 = t_md5 ??= System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
-#pragma warning restore CA5351
-        md5.AppendData(utf8[..length]);
-        Span<byte> hash = stackalloc byte[16];
-        md5.GetHashAndReset(hash);
-        hash[0] = (byte)LookupKeyKind.EmailMd5;
-        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(hash);
+        var hashes = t_hashes ??= new System.Security.Cryptography.IncrementalHash?[3];
+        // MD5 and SHA-1 are identifiers clients send (the API's contract), not security measures.
+#pragma warning disable CA5351, CA5350
+        var hash = hashes[(int)kind] ??= System.Security.Cryptography.IncrementalHash.CreateHash(kind switch
+        {
+            LookupKeyKind.EmailMd5 => System.Security.Cryptography.HashAlgorithmName.MD5,
+            LookupKeyKind.EmailSha1 => System.Security.Cryptography.HashAlgorithmName.SHA1,
+            LookupKeyKind.EmailSha256 => System.Security.Cryptography.HashAlgorithmName.SHA256,
+            _ => throw new ArgumentOutOfRangeException(nameof(kind)),
+        });
+#pragma warning restore CA5351, CA5350
+        hash.AppendData(utf8[..length]);
+        Span<byte> digest = stackalloc byte[32];
+        hash.GetHashAndReset(digest);
+        digest[0] = (byte)kind;
+        return System.Buffers.Binary.BinaryPrimitives.ReadUInt128BigEndian(digest);
     }
 
     /// <summary>The index key of a hex hash of <paramref name="bytes"/> bytes (either case, trimmed), or null when it is not one.</summary>

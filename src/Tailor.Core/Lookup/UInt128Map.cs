@@ -72,11 +72,21 @@ public sealed class UInt128Map
         }
     }
 
-    private void Grow()
+    /// <summary>Grows once to hold <paramref name="count"/> entries in all.</summary>
+    public void Reserve(int count)
+    {
+        var size = _keys.Length;
+        while (size * 3 / 4 < count) size <<= 1;
+        if (size > _keys.Length) Resize(size);
+    }
+
+    private void Grow() => Resize(_keys.Length * 2);
+
+    private void Resize(int size)
     {
         var (keys, values) = (_keys, _values);
-        _keys = new UInt128[keys.Length * 2];
-        _values = new int[keys.Length * 2];
+        _keys = new UInt128[size];
+        _values = new int[size];
         _mask = _keys.Length - 1;
         Count = 0;
         for (var i = 0; i < keys.Length; i++)

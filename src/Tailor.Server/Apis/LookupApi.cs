@@ -41,6 +41,7 @@ public static class LookupApi
                 profiles = lookup?.Index.ProfileCount ?? 0,
                 keys = lookup?.Index.KeyCount ?? 0,
                 index_bytes = lookup?.Index.Bytes ?? 0,
+                record_bytes = lookup?.Index.RecordBytes ?? 0,
                 bulk = new { running, waiting },
             });
         });

@@ -67,6 +67,7 @@ public sealed class AccountLookup
 public sealed partial class LookupIndexes
 {
     public const string EmailKey = "email";
+    private static readonly LookupKeyKind[] EmailKinds = [LookupKeyKind.EmailMd5, LookupKeyKind.EmailSha1, LookupKeyKind.EmailSha256];
 
     private readonly ConcurrentDictionary<long, AccountLookup> _byAccount = new();
     private readonly AccountDirectory _accounts;
@@ -119,17 +120,36 @@ public sealed partial class LookupIndexes
             var scope = new AudienceScope(accountId, lookup.Compiled.Audience.Name);
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var layout = lookup.Compiled.Audience.Layout;
+            // Three scans at once (stored keys; email identities, hashed; profiles, encoded), then one
+            // pass into the index: the hashing and decoding overlap the reading.
+            var stored = Task.Run(() => _store.ScanLookupKeys(scope).Select(k => (Key: LookupKeyHash.FromBytes(k.Key), k.ProfileId)).ToList());
+            var emails = Task.Run(() =>
+            {
+                var keys = new List<(UInt128 Key, Guid ProfileId)>();
+                foreach (var (email, profile) in _store.ScanIdentities(scope, EmailKey))
+                    if (LookupIdentifiers.NormalizeEmail(email) is { } normalized)
+                        foreach (var kind in EmailKinds) keys.Add((LookupKeyHash.EmailKey(normalized, kind), profile));
+                return keys;
+            });
+            var records = Task.Run(() =>
+            {
+                var list = new List<(Guid ProfileId, byte[] Record)>();
+                foreach (var record in _store.ScanProfiles(scope))
+                    list.Add((record.Id, lookup.Compiled.Encode(ProfileSnapshot.Read(record.Snapshot, layout), now)));
+                return list;
+            });
+            Task.WaitAll(stored, emails, records);
+            var scannedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             lookup.Index.Write(writer =>
             {
-                foreach (var (key, profile) in _store.ScanLookupKeys(scope)) writer.AddKey(LookupKeyHash.FromBytes(key), profile);
-                foreach (var (email, profile) in _store.ScanIdentities(scope, EmailKey)) AddEmail(writer, email, profile);
-                foreach (var record in _store.ScanProfiles(scope))
-                {
-                    if (!writer.Contains(record.Id)) continue;
-                    var state = ProfileSnapshot.Read(record.Snapshot, layout);
-                    writer.SetRecord(record.Id, lookup.Compiled.Encode(state, now));
-                }
+                writer.Reserve(records.Result.Count, stored.Result.Count + emails.Result.Count);
+                foreach (var (key, profile) in stored.Result) writer.AddKey(key, profile);
+                foreach (var (key, profile) in emails.Result) writer.AddKey(key, profile);
+                // Profiles no key finds (anonymous visitors) are not lookup-visible: no record for them.
+                foreach (var (profile, record) in records.Result)
+                    if (writer.Contains(profile)) writer.SetRecord(profile, record);
             });
+            LogPhases(accountId, scannedMs);
             lookup.MarkBuilt();
             var (profiles, keys, mib) = (lookup.Index.ProfileCount, lookup.Index.KeyCount, lookup.Index.Bytes / (1024 * 1024));
             var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -145,7 +165,7 @@ public sealed partial class LookupIndexes
     private static void AddEmail(LookupIndex.Writer writer, string email, Guid profile)
     {
         if (LookupIdentifiers.NormalizeEmail(email) is not { } normalized) return;
-        foreach (var key in LookupIdentifiers.EmailKeys(normalized)) writer.AddKey(key.ToIndexKey(), profile);
+        foreach (var kind in EmailKinds) writer.AddKey(LookupKeyHash.EmailKey(normalized, kind), profile);
     }
 
     /// <summary>
@@ -174,6 +194,9 @@ public sealed partial class LookupIndexes
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Lookup index of account {Account}: {Profiles} profiles, {Keys} keys, built in {Ms:F0} ms ({MiB} MiB)")]
     private partial void LogBuilt(long account, int profiles, int keys, double ms, long miB);
+
+    [LoggerMessage(EventId = 1503, Level = LogLevel.Debug, Message = "Lookup index of account {Account}: the store scanned in {ScannedMs:F0} ms")]
+    private partial void LogPhases(long account, double scannedMs);
 
     [LoggerMessage(EventId = 1502, Level = LogLevel.Error, Message = "Building the lookup index of account {Account} failed; its lookups answer 503 until the next configuration change or restart")]
     private partial void LogBuildFailed(Exception ex, long account);
