@@ -163,4 +163,13 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal(HttpStatusCode.BadRequest, crossed.StatusCode);
         Assert.Contains("3002", await crossed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task The_openapi_document_describes_every_api()
+    {
+        var document = await TailorServerFactory.Json(await fixture.Server.CreateClient().GetAsync("/openapi/v1.json"));
+        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
+        foreach (var path in new[] { "/{database}/{table}", "/v1/config", "/v1/audiences/{audience}/import", "/v5/ei", "/v5/ei/bulk", "/v4/bulk", "/v1/usage", "/v1/lookup/status" })
+            Assert.Contains(path, paths);
+    }
 }

@@ -32,6 +32,7 @@ public sealed class ImportRowReader(CompiledAudience audience, IReadOnlyDictiona
     public const string BatchSegmentsColumn = "batch_segments";
 
     private readonly HashSet<string> _batchSegmentIds = audience.BatchSegments.Select(b => b.Id).ToHashSet(StringComparer.Ordinal);
+    private readonly Dictionary<string, CompiledStitchingKey> _stitchingKeys = audience.StitchingKeys.ToDictionary(k => k.Name, StringComparer.Ordinal);
 
     /// <summary>Columns that matched nothing (reported once in the summary).</summary>
     public SortedSet<string> IgnoredColumns { get; } = new(StringComparer.Ordinal);
@@ -65,10 +66,10 @@ public sealed class ImportRowReader(CompiledAudience audience, IReadOnlyDictiona
         {
             var column = map is not null && map.TryGetValue(property.Name, out var mapped) ? mapped : property.Name;
             var value = property.Value;
-            if (value.ValueKind == JsonValueKind.Null || (value.ValueKind == JsonValueKind.String && value.GetString()!.Length == 0)) continue;
+            if (value.ValueKind == JsonValueKind.Null || (value.ValueKind == JsonValueKind.String && value.ValueEquals(""))) continue;
             if (!seen.Add(column)) return Fail(row, $"column `{column}` appears twice");
             var used = false;
-            if (audience.StitchingKeys.FirstOrDefault(k => k.Name == column) is { } stitchingKey)
+            if (_stitchingKeys.TryGetValue(column, out var stitchingKey))
             {
                 if (Scalar(value) is not { } text) return Fail(row, $"identifier `{column}` must be a string");
                 text = text.Trim();

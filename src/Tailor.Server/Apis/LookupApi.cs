@@ -24,8 +24,8 @@ public static class LookupApi
 
     public static IEndpointRouteBuilder MapLookupApi(this IEndpointRouteBuilder app)
     {
-        foreach (var path in new[] { "/v5/td", "/v5/ei", "/v4/dr" }) app.MapGet(path, SingleAsync).ExcludeFromDescription();
-        foreach (var path in new[] { "/v5/ei/bulk", "/v4/bulk" }) app.MapPost(path, BulkAsync).ExcludeFromDescription();
+        foreach (var path in new[] { "/v5/td", "/v5/ei", "/v4/dr" }) app.MapGet(path, SingleAsync).WithTags("lookup");
+        foreach (var path in new[] { "/v5/ei/bulk", "/v4/bulk" }) app.MapPost(path, BulkAsync).WithTags("lookup");
         app.MapGet("/v1/usage", UsageAsync);
         app.MapGet("/v1/lookup/status", (HttpContext context, LookupIndexes lookups, BulkGate gate) =>
         {
