@@ -142,9 +142,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
             try
             {
                 t.GetAwaiter().GetResult();
-                foreach (var (state, keys) in profiles)
-                    lookups.OnCommitted(scope.AccountId, scope.Audience, state,
-                        [.. state.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value))], [.. keys], [], imported: true);
+                lookups.OnImported(scope.AccountId, scope.Audience, [.. profiles.Select(p => (p.State, p.Keys.ToArray()))]);
             }
             finally
             {

@@ -162,12 +162,6 @@ public sealed partial class LookupIndexes
         }
     }
 
-    private static void AddEmail(LookupIndex.Writer writer, string email, Guid profile)
-    {
-        if (LookupIdentifiers.NormalizeEmail(email) is not { } normalized) return;
-        foreach (var kind in EmailKinds) writer.AddKey(LookupKeyHash.EmailKey(normalized, kind), profile);
-    }
-
     /// <summary>
     /// A profile of the account changed and the change is durable. Called in the grain's turn (the
     /// state is not shared with anyone else meanwhile). Cheap when nothing lookup-visible changed.
@@ -179,17 +173,41 @@ public sealed partial class LookupIndexes
         var hasEmail = false;
         foreach (var identifier in newIdentifiers) hasEmail |= identifier.Key == EmailKey;
         if (!imported && !lookup.Compiled.HasRealtimeFields && !hasEmail && lookupKeys.Length == 0 && merged.Count == 0) return;
-        var emails = newIdentifiers.Where(i => i.Key == EmailKey).Select(i => i.Value).ToList();
-        var keys = lookupKeys.Select(k => LookupKeyHash.FromBytes(k)).ToList();
-        var record = lookup.Compiled.Encode(state, _time.GetUtcNow().ToUnixTimeMilliseconds());
-        var id = state.Id;
+        var change = Prepare(lookup, state, newIdentifiers, lookupKeys, merged);
+        lookup.Apply(writer => change.ApplyTo(writer));
+    }
+
+    /// <summary>Profiles an import created (committed): one index write for the whole chunk.</summary>
+    public void OnImported(long accountId, string audience, IReadOnlyList<(ProfileState State, byte[][] Keys)> profiles)
+    {
+        if (!_byAccount.TryGetValue(accountId, out var lookup) || lookup.Compiled.Audience.Name != audience) return;
+        var changes = profiles.Select(p => Prepare(lookup, p.State,
+            [.. p.State.Identifiers.Where(i => i.Identifier.Key == EmailKey).Select(i => new IdentifierDto(EmailKey, i.Identifier.Value))], p.Keys, [])).ToList();
         lookup.Apply(writer =>
         {
-            foreach (var source in merged) writer.Merge(source, id);
-            foreach (var email in emails) AddEmail(writer, email, id);
-            foreach (var key in keys) writer.AddKey(key, id);
-            if (writer.Contains(id)) writer.SetRecord(id, record);
+            foreach (var change in changes) change.ApplyTo(writer);
         });
+    }
+
+    /// <summary>A profile's change to the index, worked out (hashes, record) before the index is locked.</summary>
+    private sealed record Change(Guid Id, byte[] Record, List<UInt128> Keys, IReadOnlyList<Guid> Merged)
+    {
+        public void ApplyTo(LookupIndex.Writer writer)
+        {
+            foreach (var source in Merged) writer.Merge(source, Id);
+            foreach (var key in Keys) writer.AddKey(key, Id);
+            if (writer.Contains(Id)) writer.SetRecord(Id, Record);
+        }
+    }
+
+    private Change Prepare(AccountLookup lookup, ProfileState state, IReadOnlyList<IdentifierDto> newIdentifiers, byte[][] lookupKeys, IReadOnlyList<Guid> merged)
+    {
+        var keys = new List<UInt128>(lookupKeys.Length + 3);
+        foreach (var identifier in newIdentifiers)
+            if (identifier.Key == EmailKey && LookupIdentifiers.NormalizeEmail(identifier.Value) is { } normalized)
+                foreach (var kind in EmailKinds) keys.Add(LookupKeyHash.EmailKey(normalized, kind));
+        foreach (var key in lookupKeys) keys.Add(LookupKeyHash.FromBytes(key));
+        return new Change(state.Id, lookup.Compiled.Encode(state, _time.GetUtcNow().ToUnixTimeMilliseconds()), keys, merged);
     }
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Lookup index of account {Account}: {Profiles} profiles, {Keys} keys, built in {Ms:F0} ms ({MiB} MiB)")]
