@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Tailor.Server.Accounts;
@@ -56,6 +57,7 @@ public static class ServerSetup
                 : ApiError.Internal();
             return result.ExecuteAsync(context);
         }));
+        app.UseForwardedHeaders();
         app.MapPersonalizationApi();
         app.MapAccountsApi();
         app.MapConfigApi();
@@ -88,6 +90,20 @@ public static class ServerSetup
             document.Info.Description = "Real-time personalization (POST /{database}/{table}) and the admin API. See docs/api.md.";
             return Task.CompletedTask;
         }));
+        services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<TailorOptions>>((forwarded, tailor) =>
+        {
+            forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
+            // The defaults trust loopback; Tailor trusts only the proxies it is told about.
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            forwarded.ForwardLimit = null;
+            foreach (var proxy in tailor.Value.TrustedProxies)
+            {
+                if (System.Net.IPNetwork.TryParse(proxy, out var network)) forwarded.KnownIPNetworks.Add(network);
+                else if (IPAddress.TryParse(proxy, out var address)) forwarded.KnownProxies.Add(address);
+                else throw new OptionsValidationException(nameof(TailorOptions.TrustedProxies), typeof(TailorOptions), [$"Tailor:TrustedProxies: `{proxy}` is not an address or a CIDR"]);
+            }
+        });
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(sp => new SqliteStore(Path.Combine(DataDirectory(sp), "tailor.db")));
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteStore>());

@@ -44,4 +44,11 @@ public sealed class TailorOptions
     /// <summary>Client uuids remembered in memory; older ones are answered from the event log.</summary>
     [Range(1, 100_000_000)]
     public int IdempotencyMemoryEntries { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// Proxies (addresses or CIDRs) whose <c>X-Forwarded-For</c> is believed: a request from one of
+    /// them is treated as coming from the address it forwards for (IP allow-lists check that one).
+    /// From anyone else the header is ignored. Empty: no proxy is trusted.
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
 }
