@@ -196,6 +196,22 @@ public static class TailorCli
             }
         });
 
+        // audit
+        var auditAfter = new Option<long>("--after") { Description = "Start after this entry id", DefaultValueFactory = _ => 0 };
+        Add(root, new Command("audit", "Print the account's audit log: who changed what, when") { auditAfter }, async (p, c, ct) =>
+        {
+            var position = p.GetValue(auditAfter);
+            while (true)
+            {
+                var page = await c.SendAsync(HttpMethod.Get, $"v1/audit?after={position.ToString(CultureInfo.InvariantCulture)}&limit=1000", cancellationToken: ct);
+                foreach (var e in page.GetProperty("entries").EnumerateArray())
+                    await output.WriteLineAsync($"{e.GetProperty("id"),6}  {e.GetProperty("at").GetDateTimeOffset():u}  {e.GetProperty("actor").GetString()}  {e.GetProperty("action").GetString()}  {e.GetProperty("detail").GetString()}");
+                var next = page.GetProperty("next_after").GetInt64();
+                if (next == position) break;
+                position = next;
+            }
+        });
+
         // import
         var importFile = new Argument<FileInfo>("file") { Description = "CSV (with a header row), NDJSON or Parquet" };
         var audience = new Option<string>("--audience") { Description = "The audience whose profiles the rows are", Required = true };

@@ -86,6 +86,14 @@ internal static class Schema
             period TEXT NOT NULL,
             records INTEGER NOT NULL,
             PRIMARY KEY (key_id, period)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS audit_log (
+            id INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            at INTEGER NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS audit_by_account ON audit_log (account_id, id);
         -- The log position of the last commit without an event (profile import), so that sequence
         -- numbers never go back after a restart.
         CREATE TABLE IF NOT EXISTS log_state (

@@ -56,6 +56,8 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         }
         if (found != Schema.Version)
             throw new InvalidOperationException($"{path} has schema version {existing}; this build reads version {Schema.Version}");
+        // Tables added within version 2 (all CREATE ... IF NOT EXISTS).
+        Execute(_writer, Schema.Version2);
     }
 
     public string Path { get; }
@@ -201,6 +203,20 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     public Task<IReadOnlyList<ConfigVersionRecord>> ListConfigVersionsAsync(long accountId, CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyList<ConfigVersionRecord>>("SELECT account_id, version, text, format, created_at FROM config_versions WHERE account_id = $a ORDER BY version",
             r => All(r, x => new ConfigVersionRecord(x.GetInt64(0), x.GetInt32(1), x.GetString(2), x.GetString(3), Time(x.GetInt64(4)))), cancellationToken, ("$a", accountId));
+
+    public Task<AuditRecord> AppendAuditAsync(long accountId, string actor, string action, string detail, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        var now = Now();
+        using var command = Command(c, "INSERT INTO audit_log (account_id, at, actor, action, detail) VALUES ($a, $at, $actor, $action, $detail) RETURNING id",
+            ("$a", accountId), ("$at", now), ("$actor", actor), ("$action", action), ("$detail", detail));
+        command.Transaction = t;
+        return new AuditRecord((long)command.ExecuteScalar()!, accountId, Time(now), actor, action, detail);
+    }));
+
+    public Task<IReadOnlyList<AuditRecord>> ListAuditAsync(long accountId, long afterId, int limit, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<AuditRecord>>("SELECT id, account_id, at, actor, action, detail FROM audit_log WHERE account_id = $a AND id > $after ORDER BY id LIMIT $limit",
+            r => All(r, x => new AuditRecord(x.GetInt64(0), x.GetInt64(1), Time(x.GetInt64(2)), x.GetString(3), x.GetString(4), x.GetString(5))),
+            cancellationToken, ("$a", accountId), ("$after", afterId), ("$limit", limit));
 
     public Task<IReadOnlyList<UsageRecord>> LoadUsageAsync(CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyList<UsageRecord>>("SELECT key_id, period, records FROM key_usage",

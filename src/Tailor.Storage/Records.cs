@@ -44,3 +44,6 @@ public readonly record struct AudienceScope(long AccountId, string Audience)
 {
     public override string ToString() => $"{AccountId}/{Audience}";
 }
+
+/// <summary>One administrative change: who (a key id, or the server administrator), what, when.</summary>
+public sealed record AuditRecord(long Id, long AccountId, DateTimeOffset At, string Actor, string Action, string Detail);

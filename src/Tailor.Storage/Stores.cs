@@ -20,6 +20,10 @@ public interface IAccountStore
     Task<ConfigVersionRecord?> GetConfigAsync(long accountId, int? version = null, CancellationToken cancellationToken = default);
     Task<IReadOnlyList<ConfigVersionRecord>> ListConfigVersionsAsync(long accountId, CancellationToken cancellationToken = default);
 
+    Task<AuditRecord> AppendAuditAsync(long accountId, string actor, string action, string detail, CancellationToken cancellationToken = default);
+    /// <summary>The account's audit entries after <paramref name="afterId"/>, oldest first.</summary>
+    Task<IReadOnlyList<AuditRecord>> ListAuditAsync(long accountId, long afterId, int limit, CancellationToken cancellationToken = default);
+
     Task<IReadOnlyList<UsageRecord>> LoadUsageAsync(CancellationToken cancellationToken = default);
     /// <summary>Sets (not adds) the counters given.</summary>
     Task SaveUsageAsync(IReadOnlyList<UsageRecord> usage, CancellationToken cancellationToken = default);

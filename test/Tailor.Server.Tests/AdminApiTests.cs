@@ -172,4 +172,25 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
         foreach (var path in new[] { "/{database}/{table}", "/v1/config", "/v1/audiences/{audience}/import", "/v5/ei", "/v5/ei/bulk", "/v4/bulk", "/v1/usage", "/v1/lookup/status" })
             Assert.Contains(path, paths);
     }
+
+    [Fact]
+    public async Task Every_administrative_change_is_in_the_accounts_audit_log_with_who_made_it()
+    {
+        var account = await Account();   // account.create, config.apply, key.create ×2, token.create ×2
+        var other = await Account();
+        var write = await account.CreateKeyAsync("write");
+        await account.Send(HttpMethod.Delete, $"/v1/keys/{write.GetProperty("id")}", account.MasterKey);
+        await account.Send(HttpMethod.Put, $"/v1/keys/{write.GetProperty("id")}/lookup", account.MasterKey, System.Net.Http.Json.JsonContent.Create(new { quota = 5 }));
+        await account.Import("""{"email":"audit@example.com","age":"25-34"}""" + "\n");
+        var log = await TailorServerFactory.Json(await account.Send(HttpMethod.Get, "/v1/audit", account.MasterKey));
+        var entries = log.GetProperty("entries").EnumerateArray().Select(e => (Actor: e.GetProperty("actor").GetString()!, Action: e.GetProperty("action").GetString()!, Detail: e.GetProperty("detail").GetString()!)).ToList();
+        Assert.Equal(["account.create", "config.apply", "key.create", "key.create", "token.create", "token.create", "key.create", "key.revoke", "profiles.import"], entries.Select(e => e.Action));
+        Assert.Equal("server administrator", entries[0].Actor);
+        Assert.All(entries.Skip(1), e => Assert.Matches(@"^master key \d+$", e.Actor));
+        Assert.Contains("1 created", entries[^1].Detail, StringComparison.Ordinal);
+        // Another account's log holds only its own changes; the log needs a master key.
+        var theirs = await TailorServerFactory.Json(await other.Send(HttpMethod.Get, "/v1/audit", other.MasterKey));
+        Assert.DoesNotContain(theirs.GetProperty("entries").EnumerateArray(), e => e.GetProperty("action").GetString() is "key.revoke" or "profiles.import");
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, (await account.Send(HttpMethod.Get, "/v1/audit", account.WriteKey)).StatusCode);
+    }
 }

@@ -44,6 +44,7 @@ public static class AccountsApi
             if (AdminAuth.ServerAdmin(context) is { } error) return error;
             var name = string.IsNullOrWhiteSpace(body?.Name) ? "account" : body.Name.Trim();
             var (account, masterKey) = await accounts.CreateAccountAsync(name);
+            await AuditApi.RecordAsync(context, account.Id, null, "account.create", $"account `{account.Name}` with its first master key");
             return Results.Json(new { account_id = account.Id, name = account.Name, master_key = masterKey }, statusCode: 201);
         });
 
@@ -64,6 +65,7 @@ public static class AccountsApi
             if (grantError is not null) return grantError;
             if (grant is not null && kind == KeyKind.Write) return ApiError.BadRequest("A write key cannot look up; `lookup` is for lookup and master keys.");
             var (record, secret) = await accounts.CreateKeyAsync(key!.AccountId, kind, body.Label ?? "", grant);
+            await AuditApi.RecordAsync(context, key.AccountId, key, "key.create", $"{Kind(record.Kind)} key {record.Id} `{record.Label}`{(grant is null ? "" : " lookup " + Storage.GrantJson.Write(grant))}");
             return Results.Json(new { id = record.Id, kind = Kind(record.Kind), label = record.Label, key = secret, lookup = GrantJson(record.Grant) }, statusCode: 201);
         });
 
@@ -84,6 +86,7 @@ public static class AccountsApi
             if (accounts.ActiveKeys(key!.AccountId).FirstOrDefault(k => k.Id == id) is not { } target) return ApiError.NotFound($"No active key {id} in this account.");
             if (target.Kind == KeyKind.Write) return ApiError.BadRequest("A write key cannot look up; `lookup` is for lookup and master keys.");
             await accounts.SetKeyGrantAsync(key.AccountId, id, grant);
+            await AuditApi.RecordAsync(context, key.AccountId, key, "key.grant", $"key {id} lookup {Storage.GrantJson.Write(grant) ?? "(defaults)"}");
             return Results.Json(new { id, lookup = GrantJson(grant) });
         });
 
@@ -91,7 +94,9 @@ public static class AccountsApi
         {
             var (key, error) = AdminAuth.Master(context);
             if (error is not null) return error;
-            return await accounts.RevokeKeyAsync(key!.AccountId, id) ? Results.NoContent() : ApiError.NotFound($"No active key {id} in this account.");
+            if (!await accounts.RevokeKeyAsync(key!.AccountId, id)) return ApiError.NotFound($"No active key {id} in this account.");
+            await AuditApi.RecordAsync(context, key.AccountId, key, "key.revoke", $"key {id}");
+            return Results.NoContent();
         });
 
         v1.MapPost("/tokens", async (HttpContext context, AccountDirectory accounts, CreateToken? body) =>
@@ -115,6 +120,7 @@ public static class AccountsApi
             {
                 return ApiError.BadRequest(ex.Message);
             }
+            await AuditApi.RecordAsync(context, key.AccountId, key, "token.create", $"token {record.InstanceId} for {record.Service}/{record.Name}");
             return Results.Json(new { instance_id = record.InstanceId, service = record.Service, name = record.Name, token }, statusCode: 201);
         });
 
@@ -130,7 +136,9 @@ public static class AccountsApi
         {
             var (key, error) = AdminAuth.Master(context);
             if (error is not null) return error;
-            return await accounts.RevokeTokenAsync(key!.AccountId, id) ? Results.NoContent() : ApiError.NotFound($"No active token {id} in this account.");
+            if (!await accounts.RevokeTokenAsync(key!.AccountId, id)) return ApiError.NotFound($"No active token {id} in this account.");
+            await AuditApi.RecordAsync(context, key.AccountId, key, "token.revoke", $"token {id}");
+            return Results.NoContent();
         });
         return app;
     }

@@ -38,6 +38,7 @@ public static class ConfigApi
                     message = $"The configuration has {errors.Count} error(s); nothing was changed.",
                     errors = errors.Select(e => new { file = e.Location.File, line = e.Location.Line, column = e.Location.Column, message = e.Message, text = e.ToString() }),
                 }, statusCode: 400);
+            await AuditApi.RecordAsync(context, key.AccountId, key, "config.apply", $"version {saved.Version} from `{name}`");
             return Results.Json(new { version = saved.Version, created_at = saved.CreatedAt });
         });
 

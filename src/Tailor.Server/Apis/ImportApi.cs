@@ -27,6 +27,8 @@ public static class ImportApi
             try
             {
                 var summary = await importer.RunAsync(master!.AccountId, audience, context.Request.Body, map, context.RequestAborted);
+                await AuditApi.RecordAsync(context, master.AccountId, master, "profiles.import",
+                    $"audience `{audience}`: {summary.Rows} rows, {summary.Created} created, {summary.Updated} updated, {summary.Rejected} rejected");
                 return Results.Json(new
                 {
                     rows = summary.Rows,

@@ -65,6 +65,7 @@ public static class ServerSetup
         app.MapProfilesApi();
         app.MapImportApi();
         app.MapLookupApi();
+        app.MapAuditApi();
         app.MapGet("/health", () => Results.Json(new { status = "ok" }));
         app.MapOpenApi(); // GET /openapi/v1.json
         return app;
