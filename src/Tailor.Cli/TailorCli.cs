@@ -196,6 +196,27 @@ public static class TailorCli
             }
         });
 
+        // profile (privacy)
+        var profile = new Command("profile", "One customer's profile: export everything held about them, or erase them");
+        root.Subcommands.Add(profile);
+        var profileAudience = new Option<string>("--audience") { Description = "The audience", Required = true };
+        var profileEmail = new Option<string?>("--email") { Description = "The customer's email (the `email` stitching key)" };
+        var profileKey = new Option<string?>("--id-key") { Description = "Another stitching key (with --value)" };
+        var profileValue = new Option<string?>("--value") { Description = "The stitching key's value" };
+        string ProfileQuery(ParseResult p)
+        {
+            if (p.GetValue(profileEmail) is { } email) return $"email={Uri.EscapeDataString(email)}";
+            if (p.GetValue(profileKey) is { } k && p.GetValue(profileValue) is { } v) return $"key={Uri.EscapeDataString(k)}&value={Uri.EscapeDataString(v)}";
+            throw new CliException("give the customer as --email ADDRESS, or --id-key KEY --value VALUE");
+        }
+        Add(profile, new Command("export", "Print everything held about a customer as JSON: profile, lookup answer, events") { profileAudience, profileEmail, profileKey, profileValue }, async (p, c, ct) =>
+            await output.WriteLineAsync(await c.GetTextAsync($"v1/audiences/{Uri.EscapeDataString(p.GetValue(profileAudience)!)}/profiles/export?{ProfileQuery(p)}", ct)));
+        Add(profile, new Command("delete", "Erase a customer: profile, identifiers, events, lookup entries (cannot be undone)") { profileAudience, profileEmail, profileKey, profileValue }, async (p, c, ct) =>
+        {
+            var erased = await c.SendAsync(HttpMethod.Delete, $"v1/audiences/{Uri.EscapeDataString(p.GetValue(profileAudience)!)}/profiles?{ProfileQuery(p)}", cancellationToken: ct);
+            await output.WriteLineAsync($"profile {erased.GetProperty("profile_id").GetString()} erased: {erased.GetProperty("identifiers")} identifiers, {erased.GetProperty("events")} events");
+        });
+
         // audit
         var auditAfter = new Option<long>("--after") { Description = "Start after this entry id", DefaultValueFactory = _ => 0 };
         Add(root, new Command("audit", "Print the account's audit log: who changed what, when") { auditAfter }, async (p, c, ct) =>

@@ -388,6 +388,30 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         return Task.CompletedTask;
     }
 
+    // The profile and every profile merged into it (aliases always name the final survivor).
+    private const string ProfileAndMerged = "(profile_id = $id OR profile_id IN (SELECT from_id FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id))";
+
+    public Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    {
+        int Run(string sql)
+        {
+            using var command = Command(c, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+            command.Transaction = t;
+            return command.ExecuteNonQuery();
+        }
+        var events = Run($"DELETE FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
+        Run($"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
+        Run("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND profile_id = $id");
+        Run("DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id");
+        Run("DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id");
+        return events;
+    }));
+
+    public Task<IReadOnlyList<EventRecord>> ReadProfileEventsAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
+        ReadAsync<IReadOnlyList<EventRecord>>(
+            $"SELECT seq, account_id, db, tbl, uuid, time, profile_id, body FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged} ORDER BY seq",
+            r => All(r, ReadEvent), cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+
     public IEnumerable<ProfileRecord> ScanProfiles(AudienceScope scope) =>
         Scan("SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $a AND audience = $aud ORDER BY id",
             r => new ProfileRecord(Id(r, 0), r.GetInt64(1), (byte[])r[2]), ("$a", scope.AccountId), ("$aud", scope.Audience));

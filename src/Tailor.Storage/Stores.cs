@@ -63,6 +63,14 @@ public interface IProfileStore
     /// </summary>
     Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Erases a profile for good (a privacy deletion): its snapshot, identifiers, lookup keys, aliases,
+    /// and its events and those of the profiles merged into it. Returns the number of events erased.
+    /// </summary>
+    Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
+    /// <summary>The events of a profile and of the profiles merged into it, oldest first.</summary>
+    Task<IReadOnlyList<EventRecord>> ReadProfileEventsAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
+
     /// <summary>Every profile of the audience, in id order (building the lookup index); synchronous streaming.</summary>
     IEnumerable<ProfileRecord> ScanProfiles(AudienceScope scope);
     /// <summary>Every lookup key of the audience with its profile (merged profiles already followed to their survivor).</summary>

@@ -170,4 +170,22 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Equal(0, (await Tailor("keys", "grant", id, "--fields", "age,gender", "--key", account.MasterKey)).Exit);
         Assert.Equal("""{"age":"35-44","gender":"Female"}""", await (await account.Lookup("email=sal@example.com", key)).Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task A_customer_is_exported_and_erased_from_the_command_line()
+    {
+        var account = await fixture.Server.CreateAccountAsync();
+        await account.Import("""{"email":"una@example.com","age":"45-54"}""" + "\n");
+        var (exit, output, error) = await Tailor("profile", "export", "--audience", "shoppers", "--email", "una@example.com", "--key", account.MasterKey);
+        Assert.True(exit == 0, error);
+        Assert.Equal("45-54", JsonDocument.Parse(output).RootElement.GetProperty("profile").GetProperty("attributes").GetProperty("age").GetString());
+        var (deleted, deleteOutput, _) = await Tailor("profile", "delete", "--audience", "shoppers", "--email", "una@example.com", "--key", account.MasterKey);
+        Assert.Equal(0, deleted);
+        Assert.Matches(@"^profile [0-9a-f-]{36} erased: 1 identifiers, 0 events", deleteOutput);
+        var (again, _, againError) = await Tailor("profile", "export", "--audience", "shoppers", "--email", "una@example.com", "--key", account.MasterKey);
+        Assert.Equal(1, again);
+        Assert.Contains("No profile has this identifier", againError, StringComparison.Ordinal);
+        var (_, audit, _) = await Tailor("audit", "--key", account.MasterKey);
+        Assert.Contains("profile.erase", audit, StringComparison.Ordinal);
+    }
 }

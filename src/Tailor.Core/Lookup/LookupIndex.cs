@@ -18,7 +18,8 @@ public sealed class LookupIndex : IDisposable
     private readonly List<byte[]> _chunks = [];
     private int _chunkUsed = ChunkSize;
     private long[] _records = new long[1024]; // per ordinal: chunk << 32 | offset, the record there starts with its length
-    private int[] _aliases = new int[1024];   // per ordinal: ordinal + 1 of the profile it was merged into, or 0
+    private int[] _aliases = new int[1024];   // per ordinal: ordinal + 1 of the profile it was merged into, 0, or Erased
+    private const int Erased = -1;
     private Guid[] _ids = new Guid[1024];
     private long _wasted;
 
@@ -52,7 +53,14 @@ public sealed class LookupIndex : IDisposable
         public int Find(UInt128 key)
         {
             if (!index._keys.TryGetValue(key, out var ordinal)) return -1;
-            for (var hops = 0; hops < 64 && index._aliases[ordinal] != 0; hops++) ordinal = index._aliases[ordinal] - 1;
+            for (var hops = 0; hops < 64 && index._aliases[ordinal] > 0; hops++) ordinal = index._aliases[ordinal] - 1;
+            return index._aliases[ordinal] == Erased ? -1 : ordinal;
+        }
+
+        /// <summary>The ordinal of a profile by its id, or -1.</summary>
+        public int OrdinalOf(Guid profile)
+        {
+            if (!index._profiles.TryGetValue(ToKey(profile), out var ordinal) || index._aliases[ordinal] == Erased) return -1;
             return ordinal;
         }
 
@@ -105,6 +113,14 @@ public sealed class LookupIndex : IDisposable
         }
 
         public bool Contains(Guid profile) => index._profiles.TryGetValue(ToKey(profile), out _);
+
+        /// <summary>The profile was erased: its keys find nobody (nor do those of profiles merged into it).</summary>
+        public void Erase(Guid profile)
+        {
+            if (!index._profiles.TryGetValue(ToKey(profile), out var ordinal)) return;
+            index.SetRecord(ordinal, default);
+            index._aliases[ordinal] = Erased;
+        }
 
         /// <summary>Makes room for this many profiles and keys at once (a build), instead of growing step by step.</summary>
         public void Reserve(int profiles, int keys)

@@ -9,8 +9,14 @@ public interface IIdentityGrain : IGrainWithStringKey
 {
     Task<StitchReply> Resolve(IdentifierDto[] identifiers);
     Task<Guid?> Find(IdentifierDto identifier);
-    /// <summary>Drops identifiers a profile evicted (it keeps at most 200).</summary>
+    /// <summary>Drops identifiers a profile evicted (it keeps at most 200). Interleaves: a profile may call it while this grain waits on that profile.</summary>
+    [Orleans.Concurrency.AlwaysInterleave]
     Task Forget(Guid profileId, IdentifierDto[] identifiers);
+    /// <summary>
+    /// Erases the profile an identifier finds (a privacy deletion): its state, every identifier,
+    /// its events and lookup entries. Null when no profile has the identifier.
+    /// </summary>
+    Task<EraseSummary?> Erase(IdentifierDto identifier);
     /// <summary>
     /// Stitches a chunk of import rows in order. Rows that make new profiles are appended to the log
     /// here (the call returns before they are durable; until then nobody is handed those profiles);
@@ -36,6 +42,8 @@ public interface IProfileGrain : IGrainWithStringKey
     Task<byte[]?> Absorb(Guid into);
     /// <summary>The profile's snapshot (ProfileSnapshot bytes), or null when it has no state.</summary>
     Task<byte[]?> Snapshot();
+    /// <summary>Drops the profile's state for an erasure; the identity grain then erases it from the store.</summary>
+    Task<EraseReply> Erase();
     /// <summary>Applies an import row (attributes, batch segments, identifiers, lookup keys).</summary>
     Task<PersonalizeReply> Import(ImportCall call);
 }

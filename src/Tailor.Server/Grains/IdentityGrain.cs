@@ -198,6 +198,23 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         return failed;
     }
 
+    public async Task<EraseSummary?> Erase(IdentifierDto identifier)
+    {
+        await EnsureLoaded();
+        await ThrowIfImportFailed();
+        if (!_index!.TryGetValue(new Identifier(identifier.Key, identifier.Value), out var profileId)) return null;
+        var reply = new StitchReply { ProfileId = profileId };
+        await UntilCommitted(reply);
+        // Held in this grain's turn: no event of the audience is stitched meanwhile.
+        var erased = await GrainFactory.GetGrain<IProfileGrain>(GrainKeys.Profile(Scope.AccountId, Scope.Audience, profileId)).Erase();
+        var identifiers = _byProfile!.Remove(profileId, out var held) ? held : [];
+        foreach (var id in identifiers) _index.Remove(id);
+        foreach (var dto in erased.Identifiers) _index.Remove(new Identifier(dto.Key, dto.Value));
+        var events = await store.EraseProfileAsync(Scope, profileId);
+        lookups.OnErased(Scope.AccountId, Scope.Audience, profileId);
+        return new EraseSummary { ProfileId = profileId, Identifiers = Math.Max(identifiers.Count, erased.Identifiers.Length), Events = events };
+    }
+
     public async Task<Guid?> Find(IdentifierDto identifier)
     {
         await EnsureLoaded();

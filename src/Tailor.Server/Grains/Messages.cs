@@ -98,3 +98,20 @@ public sealed class ImportOutcome
 /// <summary>An import row for an existing profile.</summary>
 [GenerateSerializer, Immutable]
 public sealed record ImportCall([property: Id(0)] ImportRowDto Row, [property: Id(1)] StitchReply Stitch);
+
+/// <summary>What erasing a profile removed.</summary>
+[GenerateSerializer, Immutable]
+public sealed class EraseSummary
+{
+    [Id(0)] public Guid ProfileId { get; init; }
+    [Id(1)] public int Identifiers { get; init; }
+    [Id(2)] public int Events { get; init; }
+}
+
+/// <summary>The profile grain's part of an erasure: the identifiers it held, or where the profile went.</summary>
+[GenerateSerializer, Immutable]
+public sealed class EraseReply
+{
+    [Id(0)] public Guid? MovedTo { get; init; }
+    [Id(1)] public IdentifierDto[] Identifiers { get; init; } = [];
+}

@@ -182,6 +182,18 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         return bytes;
     }
 
+    public async Task<EraseReply> Erase()
+    {
+        await EnsureLoaded();
+        if (_movedTo is { } moved) return new EraseReply { MovedTo = moved };
+        var identifiers = _state?.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value)).ToArray() ?? [];
+        // Forget everything; the next activation starts from the store, where the profile will be gone.
+        _state = null;
+        _loaded = false;
+        DeactivateOnIdle();
+        return new EraseReply { Identifiers = identifiers };
+    }
+
     public async Task<byte[]?> Snapshot()
     {
         await EnsureLoaded();

@@ -189,6 +189,13 @@ public sealed partial class LookupIndexes
         });
     }
 
+    /// <summary>A profile was erased (a privacy deletion): lookups no longer find it.</summary>
+    public void OnErased(long accountId, string audience, Guid profileId)
+    {
+        if (_byAccount.TryGetValue(accountId, out var lookup) && lookup.Compiled.Audience.Name == audience)
+            lookup.Apply(writer => writer.Erase(profileId));
+    }
+
     /// <summary>A profile's change to the index, worked out (hashes, record) before the index is locked.</summary>
     private sealed record Change(Guid Id, byte[] Record, List<UInt128> Keys, IReadOnlyList<Guid> Merged)
     {
