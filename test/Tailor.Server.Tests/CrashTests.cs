@@ -1,0 +1,210 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>
+/// The crash-safety campaign: a real server under concurrent event load (client uuids) is killed with
+/// SIGKILL five times, each time with something else in flight (a configuration apply, a profile
+/// import, bulk lookups), and restarted on the same data directory. Afterwards every acknowledged event
+/// is in the log exactly once, every profile agrees with its log, the configuration is the last one
+/// applied, and the interrupted import left whole profiles and finishes when run again.
+/// The counts go to crash-report.txt (printed by .ci/run).
+/// </summary>
+[Collection(nameof(ProcessTests))]
+public sealed class CrashTests
+{
+    private const int Kills = 5;
+    private const int ImportRows = 20_000;
+
+    /// <summary>An import body produced as it is sent, counting rows, so the test can kill mid-upload.</summary>
+    private sealed class ImportContent(int rows) : HttpContent
+    {
+        public int Sent;
+
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            for (var i = 0; i < rows; i++)
+            {
+                await stream.WriteAsync(Encoding.UTF8.GetBytes(Row(i) + "\n"));
+                Interlocked.Increment(ref Sent);
+                // Paced like a slow uploader, so that the kill lands in the middle of the import.
+                if (i % 250 == 0)
+                {
+                    await stream.FlushAsync();
+                    await Task.Delay(15);
+                }
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
+
+    private static string Row(int i) => $$"""{"email":"imp{{i}}@example.com","first":"f{{i}}","last":"l{{i}}","zip":"{{10000 + i % 90000:D5}}","age":"a{{i % 7}}","gender":"g{{i % 2}}","loyalty":"l{{i % 3}}"}""";
+
+    private static string Config(int version) =>
+        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "samples", "demo.yaml")) + $"\n# applied as step {version}\n";
+
+    [Fact]
+    public async Task Five_kills_during_events_config_applies_an_import_and_bulk_lookups_lose_nothing_acknowledged()
+    {
+        var directory = Directory.CreateTempSubdirectory("tailor-crash5-").FullName;
+        var acknowledged = new ConcurrentBag<string>();
+        var appliedSteps = new ConcurrentBag<int>();
+        TestAccount account;
+        await using (var first = await ServerProcess.StartAsync(directory))
+            account = await TestAccount.CreateAsync(first.Client, first.AdminKey);
+        var importRowsSentAtKill = 0;
+        var bulkCalls = 0;
+        var step = 0;
+
+        for (var round = 0; round < Kills; round++)
+        {
+            await using var server = await ServerProcess.StartAsync(directory);
+            var client = new TestAccount(server.Client, account.Id, account.MasterKey) { WriteKey = account.WriteKey, Token = account.Token, LookupKey = account.LookupKey };
+            using var stop = new CancellationTokenSource();
+            var workers = Enumerable.Range(0, 12).Select(worker => Task.Run(async () =>
+            {
+                for (var i = 0; !stop.IsCancellationRequested && i < 10_000; i++)
+                {
+                    var uuid = $"r{round}-w{worker}-{i}";
+                    try
+                    {
+                        var response = await client.PostEvent($$"""{"td_client_id":"c{{(worker * 7 + i) % 25}}","td_path":"/retail","product_name":"p{{i % 9}}","uuid":"{{uuid}}"}""");
+                        if (response.StatusCode == HttpStatusCode.OK) acknowledged.Add(uuid);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                    {
+                        return; // the server is gone
+                    }
+                }
+            })).ToList();
+
+            // What else is in flight when the kill comes.
+            ImportContent? import = null;
+            Task? side = null;
+            switch (round)
+            {
+                case 1 or 4:
+                    side = Task.Run(async () =>
+                    {
+                        while (!stop.IsCancellationRequested)
+                        {
+                            var next = Interlocked.Increment(ref step);
+                            try
+                            {
+                                var response = await client.Send(HttpMethod.Put, "/v1/config?file=demo.yaml", account.MasterKey, new StringContent(Config(next), Encoding.UTF8, "application/yaml"));
+                                if (response.StatusCode == HttpStatusCode.OK) appliedSteps.Add(next);
+                            }
+                            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                            {
+                                return;
+                            }
+                        }
+                    });
+                    break;
+                case 2:
+                    import = new ImportContent(ImportRows);
+                    side = Task.Run(async () =>
+                    {
+                        try
+                        {
+                            await client.Send(HttpMethod.Post, "/v1/audiences/shoppers/import", account.MasterKey, import);
+                        }
+                        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                        {
+                        }
+                    });
+                    break;
+                case 3:
+                    side = Task.Run(async () =>
+                    {
+                        var body = "[" + string.Join(",", Enumerable.Range(0, 2000).Select(i => $$"""{"email":"imp{{i * 10}}@example.com"}""")) + "]";
+                        while (!stop.IsCancellationRequested)
+                        {
+                            try
+                            {
+                                await client.Bulk(body);
+                                Interlocked.Increment(ref bulkCalls);
+                            }
+                            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or IOException)
+                            {
+                                return;
+                            }
+                        }
+                    });
+                    break;
+            }
+
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            bool Ready() => acknowledged.Count(u => u.StartsWith($"r{round}-", StringComparison.Ordinal)) >= 200
+                && (round != 2 || Volatile.Read(ref import!.Sent) >= ImportRows / 3)
+                && (round is not (1 or 4) || !appliedSteps.IsEmpty);
+            while (!Ready() && DateTime.UtcNow < deadline) await Task.Delay(10);
+            if (import is not null) importRowsSentAtKill = Volatile.Read(ref import.Sent);
+            server.Kill();
+            await stop.CancelAsync();
+            await Task.WhenAll(workers);
+            if (side is not null) await side;
+        }
+
+        await using var last = await ServerProcess.StartAsync(directory);
+        var reader = new TestAccount(last.Client, account.Id, account.MasterKey) { LookupKey = account.LookupKey };
+
+        // Events: every acknowledged one logged exactly once, and each profile agrees with its log.
+        var logged = new List<JsonElement>();
+        long after = 0;
+        while (true)
+        {
+            var page = await reader.Events(after: after, limit: 10_000);
+            if (page.GetArrayLength() == 0) break;
+            logged.AddRange(page.EnumerateArray());
+            after = page[page.GetArrayLength() - 1].GetProperty("seq").GetInt64();
+        }
+        var uuids = logged.Select(e => e.GetProperty("uuid").GetString()!).ToList();
+        Assert.True(acknowledged.Count >= Kills * 200, $"only {acknowledged.Count} events were acknowledged");
+        Assert.Equal(uuids.Count, uuids.Distinct().Count());
+        Assert.Empty(acknowledged.Except(uuids));
+        foreach (var group in logged.GroupBy(e => e.GetProperty("event").GetProperty("td_client_id").GetString()!))
+        {
+            var profile = await reader.Profile("td_client_id", group.Key);
+            Assert.Equal(group.Count(), profile.GetProperty("events").GetInt32());
+            Assert.Equal(group.Count(), profile.GetProperty("attributes").GetProperty("views.7d").GetInt32());
+        }
+
+        // Configuration: the last acknowledged apply, or the one in flight after it, never an older one.
+        var config = await reader.Send(HttpMethod.Get, "/v1/config", account.MasterKey);
+        var text = await config.Content.ReadAsStringAsync();
+        var current = int.Parse(text[(text.LastIndexOf("step ", StringComparison.Ordinal) + 5)..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(current, appliedSteps.Max(), appliedSteps.Max() + 1);
+
+        // The interrupted import: what landed is whole profiles; running it again completes it.
+        var landed = 0;
+        for (var i = 0; i < ImportRows; i += 97)
+        {
+            var response = await reader.Send(HttpMethod.Get, $"/v1/audiences/shoppers/profiles?key=email&value=imp{i}@example.com", account.MasterKey);
+            if (response.StatusCode == HttpStatusCode.NotFound) continue;
+            landed++;
+            var attributes = (await TailorServerFactory.Json(response)).GetProperty("attributes");
+            Assert.Equal($"a{i % 7}", attributes.GetProperty("age").GetString());
+            Assert.Equal($"l{i % 3}", attributes.GetProperty("loyalty").GetString());
+        }
+        var again = await reader.Import(string.Concat(Enumerable.Range(0, ImportRows).Select(i => Row(i) + "\n")));
+        Assert.Equal(ImportRows, again.GetProperty("created").GetInt32() + again.GetProperty("updated").GetInt32());
+        Assert.Equal(0, again.GetProperty("rejected").GetInt32());
+        var check = "[" + string.Join(",", Enumerable.Range(0, 50).Select(i => $$"""{"first":"f{{i * 397}}","last":"l{{i * 397}}","zip":"{{10000 + i * 397 % 90000:D5}}"}""")) + "]";
+        var answers = JsonDocument.Parse(await (await reader.Bulk(check)).Content.ReadAsStringAsync()).RootElement;
+        Assert.All(answers.EnumerateArray(), a => Assert.True(a.TryGetProperty("age", out _), a.GetRawText()));
+
+        var report = $"crash campaign: {Kills} SIGKILLs (events; config applies; an import at {importRowsSentAtKill:N0} of {ImportRows:N0} rows sent; {bulkCalls} bulk lookups; all at once), "
+            + $"events acknowledged {acknowledged.Count:N0}, found in the log {uuids.Count:N0} (each once), config steps acknowledged {appliedSteps.Count} (in force: step {current}), "
+            + $"imported profiles found whole after the kill {landed} of {ImportRows / 97 + 1} sampled, import re-run: {again.GetProperty("created").GetInt32():N0} created + {again.GetProperty("updated").GetInt32():N0} updated";
+        await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "crash-report.txt"), report + "\n");
+    }
+}
