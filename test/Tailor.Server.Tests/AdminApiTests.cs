@@ -145,11 +145,44 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
         var document = await TailorServerFactory.Json(await fixture.Server.CreateClient().GetAsync("/openapi/v1.json"));
         var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToHashSet();
         foreach (var path in new[] { "/{database}/{table}", "/public/{database}/{table}", "/v1/accounts", "/v1/keys", "/v1/keys/{id}", "/v1/tokens", "/v1/tokens/{id}",
-                     "/v1/config", "/v1/config/versions", "/v1/databases/{database}/tables/{table}/events", "/v1/audiences/{audience}/profiles" })
+                     "/v1/config", "/v1/config/versions", "/v1/databases/{database}/tables/{table}/events", "/v1/audiences/{audience}/profiles",
+                     "/v1/audiences/{audience}/profiles/export", "/v1/audiences/{audience}/import", "/v5/td", "/v5/ei", "/v4/dr", "/v5/ei/bulk", "/v4/bulk",
+                     "/v1/usage", "/v1/lookup/status", "/v1/audit", "/v1/keys/{id}/lookup" })
             Assert.Contains(path, paths);
         var post = document.GetProperty("paths").GetProperty("/{database}/{table}").GetProperty("post");
         Assert.True(post.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/vnd.treasuredata.v1+json", out _));
         Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+    }
+
+    [Fact]
+    public async Task One_account_can_neither_see_nor_change_another_accounts_keys_tokens_profiles_or_lookups()
+    {
+        var a = await Account();
+        var b = await Account();
+        await a.Import("""{"email":"only-a@example.com","age":"25-34"}""" + "\n");
+        await a.PostEvent("""{"td_client_id":"only-a","email":"only-a@example.com","td_path":"/retail/x"}""");
+        var aKeys = (await TailorServerFactory.Json(await a.Send(HttpMethod.Get, "/v1/keys", a.MasterKey))).EnumerateArray().Select(k => k.GetProperty("id").GetInt64()).ToList();
+        var aTokens = (await TailorServerFactory.Json(await a.Send(HttpMethod.Get, "/v1/tokens", a.MasterKey))).EnumerateArray().Select(t => t.GetProperty("instance_id").GetInt64()).ToList();
+
+        var bKeys = (await TailorServerFactory.Json(await b.Send(HttpMethod.Get, "/v1/keys", b.MasterKey))).EnumerateArray().Select(k => k.GetProperty("id").GetInt64());
+        Assert.Empty(bKeys.Intersect(aKeys));
+        foreach (var id in aKeys)
+        {
+            Assert.Equal(HttpStatusCode.NotFound, (await b.Send(HttpMethod.Delete, $"/v1/keys/{id}", b.MasterKey)).StatusCode);
+            Assert.Equal(HttpStatusCode.NotFound, (await b.Send(HttpMethod.Put, $"/v1/keys/{id}/lookup", b.MasterKey, System.Net.Http.Json.JsonContent.Create(new { quota = 0 }))).StatusCode);
+        }
+        foreach (var id in aTokens) Assert.Equal(HttpStatusCode.NotFound, (await b.Send(HttpMethod.Delete, $"/v1/tokens/{id}", b.MasterKey)).StatusCode);
+        foreach (var path in new[] { "/v1/audiences/shoppers/profiles?email=only-a@example.com", "/v1/audiences/shoppers/profiles/export?email=only-a@example.com" })
+            Assert.Equal(HttpStatusCode.NotFound, (await b.Send(HttpMethod.Get, path, b.MasterKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await b.Send(HttpMethod.Delete, "/v1/audiences/shoppers/profiles?email=only-a@example.com", b.MasterKey)).StatusCode);
+        Assert.Equal(0, (await TailorServerFactory.Json(await b.Send(HttpMethod.Get, "/v1/lookup/status", b.MasterKey))).GetProperty("profiles").GetInt32());
+        Assert.Equal("{}", await (await b.Lookup("email=only-a@example.com")).Content.ReadAsStringAsync());
+        var usage = await TailorServerFactory.Json(await b.Send(HttpMethod.Get, "/v1/usage", b.MasterKey));
+        Assert.Empty(usage.EnumerateArray().Select(k => k.GetProperty("key_id").GetInt64()).Intersect(aKeys));
+        // A's keys all still work after B's attempts.
+        Assert.Equal("""{"age":"25-34"}""", await (await a.Lookup("email=only-a@example.com")).Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await a.PostEvent("""{"td_client_id":"only-a","td_path":"/retail/y"}""")).StatusCode);
+        Assert.Equal(2, (await a.Profile("td_client_id", "only-a")).GetProperty("events").GetInt32());
     }
 
     [Fact]
@@ -162,15 +195,6 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
         var crossed = await b.PostEvent("""{"td_client_id":"x"}""", token: a.Token);
         Assert.Equal(HttpStatusCode.BadRequest, crossed.StatusCode);
         Assert.Contains("3002", await crossed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task The_openapi_document_describes_every_api()
-    {
-        var document = await TailorServerFactory.Json(await fixture.Server.CreateClient().GetAsync("/openapi/v1.json"));
-        var paths = document.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
-        foreach (var path in new[] { "/{database}/{table}", "/v1/config", "/v1/audiences/{audience}/import", "/v5/ei", "/v5/ei/bulk", "/v4/bulk", "/v1/usage", "/v1/lookup/status" })
-            Assert.Contains(path, paths);
     }
 
     [Fact]

@@ -57,6 +57,38 @@ public sealed class RestartTests
     }
 
     [Fact]
+    public async Task An_online_backup_restores_into_a_working_server()
+    {
+        var directory = Directory.CreateTempSubdirectory("tailor-backup-src-").FullName;
+        var restored = Directory.CreateTempSubdirectory("tailor-backup-dst-").FullName;
+        TestAccount account;
+        await using (var live = new TailorServerFactory(directory))
+        {
+            account = await live.CreateAccountAsync();
+            await account.Import("""{"email":"bea@example.com","age":"55-64"}""" + "\n");
+            await account.PostEvent("""{"td_client_id":"bea-web","email":"bea@example.com","td_path":"/retail/x","product_name":"boots"}""");
+            // The documented backup (sqlite3's .backup uses the same online backup API) while the server runs.
+            using (var source = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(directory, "tailor.db")};Mode=ReadOnly"))
+            using (var target = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(restored, "tailor.db")}"))
+            {
+                source.Open();
+                target.Open();
+                source.BackupDatabase(target);
+            }
+            foreach (var file in new[] { "server.secret", "admin.key" }) File.Copy(Path.Combine(directory, file), Path.Combine(restored, file));
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+
+        await using var fromBackup = new TailorServerFactory(restored);
+        var again = new TestAccount(fromBackup.CreateClient(), account.Id, account.MasterKey) { WriteKey = account.WriteKey, LookupKey = account.LookupKey, Token = account.Token };
+        var profile = await again.Profile("td_client_id", "bea-web");
+        Assert.Equal("55-64", profile.GetProperty("attributes").GetProperty("age").GetString());
+        Assert.Equal(1, (await again.Events()).GetArrayLength());
+        Assert.Equal("""{"age":"55-64"}""", await (await again.Lookup("email=bea@example.com")).Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await again.PostEvent("""{"td_client_id":"bea-web","td_path":"/retail/y"}""")).StatusCode);
+    }
+
+    [Fact]
     public async Task A_client_uuid_forgotten_by_memory_or_a_restart_is_still_recognised_from_the_log()
     {
         var directory = Directory.CreateTempSubdirectory("tailor-idem-").FullName;

@@ -82,6 +82,15 @@ public static class ServerSetup
             kestrel.AddServerHeader = false;
             // The event API reads at most MaxEventBytes itself (413 beyond); this is the hard stop for everything else.
             kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
+            // Set deliberately (docs/security.md): small headers, a bounded number of connections,
+            // and clients that stall while sending headers or a body are cut off.
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.MaxRequestHeaderCount = 64;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            kestrel.Limits.MaxConcurrentConnections = 10_000;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(15);
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromSeconds(120);
+            kestrel.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(bytesPerSecond: 240, gracePeriod: TimeSpan.FromSeconds(5));
         });
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
