@@ -52,9 +52,13 @@ public static class ServerSetup
         app.UseExceptionHandler(errors => errors.Run(context =>
         {
             var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-            var result = error is BadHttpRequestException bad
-                ? new ApiError(bad.StatusCode, 4000 + bad.StatusCode % 100, $"The request could not be read: {bad.Message}", "Bad Request")
-                : ApiError.Internal();
+            var result = error switch
+            {
+                BadHttpRequestException bad => new ApiError(bad.StatusCode, 4000 + bad.StatusCode % 100, $"The request could not be read: {bad.Message}", "Bad Request"),
+                // A grain call past Orleans' response timeout (30 s): the server is overloaded or the disk stalls.
+                TimeoutException => ApiError.TimedOut(),
+                _ => ApiError.Internal(),
+            };
             return result.ExecuteAsync(context);
         }));
         app.UseForwardedHeaders();
