@@ -198,6 +198,44 @@ public sealed class RawHttpTests
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(chunkedReply, @"^HTTP/1\.1 4\d\d "), $"reply: [{chunkedReply}]\n{server.Output}");
         Assert.Contains("\"code\"", chunkedReply, StringComparison.Ordinal);
 
+        // An endless chunked body: refused with 413 once past the limit, without reading (or buffering) the rest.
+        using (var socket = new TcpClient())
+        {
+            await socket.ConnectAsync(IPAddress.Loopback, server.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(headers + "Transfer-Encoding: chunked\r\n\r\n"));
+            var chunk = Encoding.ASCII.GetBytes("10000\r\n" + "{\"pad\":\"" + new string('x', 0x10000 - 10) + "\"}" + "\r\n");
+            var reply = new byte[4096];
+            var answer = stream.ReadAsync(reply).AsTask();
+            for (var sent = 0; sent < 64 && !answer.IsCompleted; sent++)
+            {
+                try
+                {
+                    await stream.WriteAsync(chunk);
+                }
+                catch (IOException)
+                {
+                    break; // the server stopped reading: it has answered
+                }
+            }
+            var text = Encoding.ASCII.GetString(reply, 0, await answer.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.StartsWith("HTTP/1.1 413 ", text, StringComparison.Ordinal);
+            Assert.Contains("\"code\":4013", text, StringComparison.Ordinal);
+        }
+
+        // A client that sends a few bytes of its body and then stalls is cut off (Kestrel's minimum body
+        // data rate) instead of holding a connection and a call forever.
+        using (var socket = new TcpClient())
+        {
+            await socket.ConnectAsync(IPAddress.Loopback, server.Port);
+            var stream = socket.GetStream();
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(headers + "Content-Length: 100000\r\n\r\n{\"td_client_id\":\"slow"));
+            var reply = new byte[4096];
+            var read = await stream.ReadAsync(reply).AsTask().WaitAsync(TimeSpan.FromSeconds(60));
+            var text = Encoding.ASCII.GetString(reply, 0, read);
+            Assert.True(read == 0 || !text.StartsWith("HTTP/1.1 5", StringComparison.Ordinal), text);
+        }
+
         Assert.Empty((await account.Events()).EnumerateArray());
         Assert.Equal(System.Net.HttpStatusCode.OK, (await account.PostEvent("""{"td_client_id":"after"}""")).StatusCode);
     }
