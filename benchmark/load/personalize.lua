@@ -1,6 +1,7 @@
 -- wrk script: durable personalization calls with the demo configuration.
 -- Env: TAILOR_WRITE_KEY, TAILOR_TOKEN (empty for the baseline), TAILOR_VISITORS (pool size, default 100000).
--- 90% of the calls come from a known pool of visitors, 10% from new ones; ~300-byte pageviews.
+-- 90% of the calls come from the imported customers (spread over TAILOR_VISITORS), 10% from new
+-- visitors; ~300-byte pageviews.
 local key = os.getenv("TAILOR_WRITE_KEY") or ""
 local token = os.getenv("TAILOR_TOKEN") or ""
 local visitors = tonumber(os.getenv("TAILOR_VISITORS") or "100000")
@@ -31,17 +32,22 @@ local categories = { "women", "men", "kids" }
 
 function request()
   counter = counter + 1
-  local visitor
+  -- A known visitor is one of the imported customers (the demo's customerN@example.com) on their own
+  -- browser; a new one has only a fresh browser id.
+  local visitor, email
   if math.random(100) <= 10 then
     visitor = string.format("new-%d-%d-%d", id, counter, math.random(1000000000))
+    email = ""
   else
-    visitor = string.format("visitor-%d", math.random(visitors))
+    local n = math.random(visitors)
+    visitor = string.format("visitor-%d", n)
+    email = string.format(',"email":"customer%d@example.com"', n)
   end
   local body = string.format(
-    '{"td_client_id":"%s","td_path":"/retail/shoes/running","td_url":"https://shop.example.com/retail/shoes/running?utm_source=mail&utm_medium=email",' ..
+    '{"td_client_id":"%s"%s,"td_path":"/retail/shoes/running","td_url":"https://shop.example.com/retail/shoes/running?utm_source=mail",' ..
     '"td_title":"Trail running shoes","product_category":"%s","product_name":"trail runner %d",' ..
     '"td_user_agent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)"}',
-    visitor, categories[math.random(3)], math.random(50))
+    visitor, email, categories[math.random(3)], math.random(50))
   return wrk.format("POST", "/demo_db/pageviews", nil, body)
 end
 

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Side-by-side load run on this machine: the bare-Kestrel baseline and Tailor (Release, --demo data
-# with 100,000 imported profiles on a temporary directory), driven by the same wrk script. Closed loop
+# with 1,000,000 imported profiles on a temporary directory), driven by the same wrk script
+# (90% of the calls from those customers, 10% new visitors). Closed loop
 # at each connection count, then a paced run at 70% of Tailor's best rate. Prints one table with
 # req/s, latency percentiles, server CPU per call, RSS, and Tailor's ratio to the baseline measured in
 # the same run. Loopback only; every process it starts is stopped by PID. Needs wrk (apt-get install
-# wrk) and python3. The whole run takes about 5 minutes with the defaults.
+# wrk) and python3. Then, unless LOOKUP=0, the lookup and import figures (lookup.sh). The whole run
+# takes about 9 minutes with the defaults.
 #
 #   benchmark/load/run.sh [duration, default 20s] [connection counts, default "32 64 256"]
-#   WARMUP=25s (first warm-up; later ones are 5 s)
+#   WARMUP=25s (first warm-up; later ones are 5 s), PROFILES=1000000 (imported demo profiles), LOOKUP=1
 set -euo pipefail
 duration=${1:-20s}
 counts=${2:-"32 64 256"}
@@ -22,7 +24,7 @@ echo "building Release..."
 dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
 dotnet build -c Release "$root/benchmark/Baseline" -v q -nologo >/dev/null
 
-wait_for() { for _ in $(seq 1 120); do curl -sf "$1/health" >/dev/null && return 0; sleep 0.5; done; echo "$1 did not start"; exit 1; }
+wait_for() { for _ in $(seq 1 360); do curl -sf "$1/health" >/dev/null && return 0; sleep 0.5; done; echo "$1 did not start"; exit 1; }
 
 baseline=http://127.0.0.1:18081
 tailor=http://127.0.0.1:18080
@@ -30,7 +32,7 @@ dotnet "$root/benchmark/Baseline/bin/Release/net10.0/Baseline.dll" --urls "$base
 baseline_pid=$!
 pids+=($baseline_pid)
 dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --data "$work/data" --urls "$tailor" \
-  --Tailor:DemoProfiles=100000 --Logging:LogLevel:Default=Warning >"$work/tailor.log" 2>&1 &
+  --Tailor:DemoProfiles="${PROFILES:-1000000}" --Logging:LogLevel:Default=Warning >"$work/tailor.log" 2>&1 &
 tailor_pid=$!
 pids+=($tailor_pid)
 wait_for "$baseline"
@@ -47,9 +49,9 @@ warmup=${WARMUP:-20s}
 
 run() { # label url key token pid connections [rate]
   local label=$1 url=$2 key=$3 tok=$4 pid=$5 c=$6 rate=${7:-0}
-  TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_CONNECTIONS=$c wrk -t2 -c"$c" -d"$warmup" -s "$root/benchmark/load/personalize.lua" "$url" >/dev/null 2>&1
+  TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_CONNECTIONS=$c wrk -t2 -c"$c" -d"$warmup" -s "$root/benchmark/load/personalize.lua" "$url" >/dev/null 2>&1
   local before; before=$(cpu_ticks "$pid")
-  local line; line=$(TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_CONNECTIONS=$c TAILOR_RATE=$rate \
+  local line; line=$(TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_CONNECTIONS=$c TAILOR_RATE=$rate \
     wrk -t2 -c"$c" -d"$duration" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$url" | grep '^RESULT')
   local after; after=$(cpu_ticks "$pid")
   echo "$label c=$c cpu_ticks=$((after - before)) rss=$(rss_mib "$pid") ${line#RESULT }"
@@ -81,3 +83,10 @@ for name, r in rows:
     ratio = f"{rps / base[r['c']]:.2f}" if name == "tailor" and r["c"] in base else ""
     print(f"{name:11} {r['c']:>5} {rps:8.0f} {float(r['p50']):7.2f} {float(r['p99']):7.2f} {float(r['p999']):8.2f} {cpu:7.0f} {r['rss']:>7} {int(r['errors']):6d} {ratio:>6}")
 PY
+
+# The lookup API's and the import's figures, with this run's servers stopped first.
+if [ "${LOOKUP:-1}" != 0 ]; then
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  "$root/benchmark/load/lookup.sh"
+fi
+
