@@ -19,6 +19,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         Path = path;
         // Readers: pooled, waiting up to 30 s on a lock (DefaultTimeout), nothing to set per open.
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, ForeignKeys = true }.ToString();
+        _hotReaders = new ThreadLocal<ReaderStatements>(() => new ReaderStatements(Open()), trackAllValues: true);
         _writer = Open();
         Execute(_writer, "PRAGMA synchronous=FULL;");
         Execute(_writer, "PRAGMA journal_mode=WAL;");
@@ -358,14 +359,59 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
     // ---- profiles and identities -----------------------------------------------------------------
 
-    public Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        ReadAsync("SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id",
-            r => r.Read() ? new ProfileRecord(Id(r, 0), r.GetInt64(1), (byte[])r[2]) : null,
-            cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+    public Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
+    {
+        var command = HotReaders.LoadProfile;
+        Bind(command, scope, profileId);
+        using var r = command.ExecuteReader();
+        return Task.FromResult(r.Read() ? new ProfileRecord(Id(r, 0), r.GetInt64(1), (byte[])r[2]) : null);
+    }
 
-    public Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        ReadAsync("SELECT to_id FROM aliases WHERE account_id = $a AND audience = $aud AND from_id = $id",
-            r => r.Read() ? Id(r, 0) : (Guid?)null, cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+    public Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
+    {
+        var command = HotReaders.FindAlias;
+        Bind(command, scope, profileId);
+        using var r = command.ExecuteReader();
+        return Task.FromResult(r.Read() ? Id(r, 0) : (Guid?)null);
+    }
+
+    private static void Bind(SqliteCommand command, AudienceScope scope, Guid profileId)
+    {
+        command.Parameters[0].Value = scope.AccountId;
+        command.Parameters[1].Value = scope.Audience;
+        command.Parameters[2].Value = Bytes(profileId);
+    }
+
+    /// <summary>
+    /// The reads every grain activation makes, on a connection of the calling thread with the
+    /// statements prepared once (a pooled connection and a fresh statement per call cost more than the read).
+    /// </summary>
+    private sealed class ReaderStatements(SqliteConnection connection) : IDisposable
+    {
+        public SqliteCommand LoadProfile { get; } = Prepared(connection,
+            "SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $1 AND audience = $2 AND id = $3", 3);
+        public SqliteCommand FindAlias { get; } = Prepared(connection,
+            "SELECT to_id FROM aliases WHERE account_id = $1 AND audience = $2 AND from_id = $3", 3);
+
+        private static SqliteCommand Prepared(SqliteConnection connection, string sql, int parameters)
+        {
+            var command = connection.CreateCommand();
+            command.CommandText = sql;
+            for (var i = 1; i <= parameters; i++) command.Parameters.Add(new SqliteParameter($"${i}", null));
+            command.Prepare();
+            return command;
+        }
+
+        public void Dispose()
+        {
+            LoadProfile.Dispose();
+            FindAlias.Dispose();
+            connection.Dispose();
+        }
+    }
+
+    private readonly ThreadLocal<ReaderStatements> _hotReaders;
+    private ReaderStatements HotReaders => _hotReaders.Value!;
 
     public Task<IReadOnlyList<IdentityRecord>> LoadIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default) =>
         ReadAsync<IReadOnlyList<IdentityRecord>>("SELECT key, value, profile_id FROM identities WHERE account_id = $a AND audience = $aud",
@@ -440,10 +486,16 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         while (reader.Read()) yield return row(reader);
     }
 
+    private int _disposed;
+
+    /// <summary>Idempotent: the host disposes this once per interface it is registered under.</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         if (_statements is not null)
             foreach (var command in _statements.All) command.Dispose();
+        foreach (var readers in _hotReaders.Values) readers.Dispose();
+        _hotReaders.Dispose();
         _writer.Dispose();
     }
 }
