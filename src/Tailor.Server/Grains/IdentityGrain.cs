@@ -174,9 +174,11 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
     private readonly ConcurrentDictionary<Guid, Task> _uncommitted = new();
     private readonly List<Task> _importCommits = [];
 
-    private async Task UntilCommitted(StitchReply reply)
+    /// <summary>No import in flight (the usual case on the event path): nothing to wait for, no state machine.</summary>
+    private Task UntilCommitted(StitchReply reply) => _importCommits.Count == 0 ? Task.CompletedTask : UntilCommittedSlow(reply);
+
+    private async Task UntilCommittedSlow(StitchReply reply)
     {
-        if (_uncommitted.IsEmpty) return;
         if (_uncommitted.TryGetValue(reply.ProfileId, out var pending)) await pending;
         foreach (var source in reply.MergeSources)
             if (_uncommitted.TryGetValue(source, out var sourcePending)) await sourcePending;
