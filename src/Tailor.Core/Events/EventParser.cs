@@ -32,7 +32,8 @@ public static class EventParser
                 error = $"the body must be a JSON object, found {Describe(reader.TokenType)}";
                 return false;
             }
-            var fields = new Dictionary<string, Value>(StringComparer.Ordinal);
+            // Web events carry a dozen fields or so: sized once instead of growing 3 → 7 → 17.
+            var fields = new Dictionary<string, Value>(16, StringComparer.Ordinal);
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
                 var name = reader.GetString()!;
