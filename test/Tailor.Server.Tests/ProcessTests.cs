@@ -85,15 +85,7 @@ public sealed class ProcessTests
 
         await using var last = await ServerProcess.StartAsync(directory);
         var reader = new TestAccount(last.Client, account.Id, account.MasterKey);
-        var logged = new List<JsonElement>();
-        long after = 0;
-        while (true)
-        {
-            var page = await reader.Events(after: after, limit: 10_000);
-            if (page.GetArrayLength() == 0) break;
-            logged.AddRange(page.EnumerateArray());
-            after = page[page.GetArrayLength() - 1].GetProperty("seq").GetInt64();
-        }
+        var logged = await reader.AllEvents();
         var uuids = logged.Select(e => e.GetProperty("uuid").GetString()!).ToList();
         Assert.True(acknowledged.Count >= 600, $"only {acknowledged.Count} events were acknowledged");
         Assert.Equal(uuids.Count, uuids.Distinct().Count());                   // no event logged twice

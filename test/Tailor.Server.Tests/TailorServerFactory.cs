@@ -140,6 +140,20 @@ public sealed class TestAccount(HttpClient client, long id, string masterKey)
     public async Task<JsonElement> Profile(string key, string value) =>
         await TailorServerFactory.Json(await Send(HttpMethod.Get, $"/v1/audiences/shoppers/profiles?key={key}&value={Uri.EscapeDataString(value)}", MasterKey));
 
+    /// <summary>Every logged event of the table, page after page.</summary>
+    public async Task<List<JsonElement>> AllEvents(string table = "pageviews")
+    {
+        var all = new List<JsonElement>();
+        long after = 0;
+        while (true)
+        {
+            var page = await Events(table, after, limit: 10_000);
+            if (page.GetArrayLength() == 0) return all;
+            all.AddRange(page.EnumerateArray());
+            after = page[page.GetArrayLength() - 1].GetProperty("seq").GetInt64();
+        }
+    }
+
     public async Task<JsonElement> Events(string table = "pageviews", long after = 0, int limit = 1000) =>
         (await TailorServerFactory.Json(await Send(HttpMethod.Get, $"/v1/databases/demo_db/tables/{table}/events?after={after}&limit={limit}", MasterKey))).GetProperty("events");
 }

@@ -53,7 +53,6 @@ public sealed class CompiledLookup
     {
         Audience.Adopt(state);
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
-        buffer.ResetWrittenCount();
         var output = new ArrayBufferWriter<byte>(64);
         for (var i = 0; i < Definitions.Length; i++)
         {

@@ -143,10 +143,10 @@ public static class LookupApi
             await LookupError.InvalidJson().ExecuteAsync(context);
             return;
         }
-        RateLimitLeaseHolder lease;
+        System.Threading.RateLimiting.RateLimitLease lease;
         try
         {
-            lease = new RateLimitLeaseHolder(await gate.EnterAsync(key!.AccountId, aborted));
+            lease = await gate.EnterAsync(key!.AccountId, aborted);
         }
         catch (OperationCanceledException)
         {
@@ -154,7 +154,7 @@ public static class LookupApi
         }
         using (lease)
         {
-            if (!lease.Acquired)
+            if (!lease.IsAcquired)
             {
                 await new LookupError(429, "Too many bulk requests are waiting for this account.").ExecuteAsync(context);
                 return;
@@ -199,12 +199,6 @@ public static class LookupApi
                 ArrayPool<byte>.Shared.Return(body);
             }
         }
-    }
-
-    private sealed class RateLimitLeaseHolder(System.Threading.RateLimiting.RateLimitLease lease) : IDisposable
-    {
-        public bool Acquired => lease.IsAcquired;
-        public void Dispose() => lease.Dispose();
     }
 
     /// <summary>The body in a pooled buffer (null when over <see cref="MaxBulkBodyBytes"/>).</summary>

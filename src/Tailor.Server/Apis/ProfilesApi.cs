@@ -24,7 +24,7 @@ public static class ProfilesApi
         {
             var (found, error) = await FindAsync(context, accounts, grains, audience);
             if (error is not null) return error;
-            var (state, compiled) = found!.Value;
+            var (state, compiled, _) = found!.Value;
             var now = time.GetUtcNow().ToUnixTimeMilliseconds();
             return Results.Stream(async stream =>
             {
@@ -38,8 +38,7 @@ public static class ProfilesApi
         {
             var (found, error) = await FindAsync(context, accounts, grains, audience);
             if (error is not null) return error;
-            var (state, compiled) = found!.Value;
-            var accountId = AdminAuth.Master(context).Key!.AccountId;
+            var (state, compiled, accountId) = found!.Value;
             var events = await store.ReadProfileEventsAsync(new AudienceScope(accountId, audience), state.Id, context.RequestAborted);
             var lookup = lookups.For(accountId) is { } l && l.Compiled.Audience.Name == audience ? l : null;
             byte[]? record = null;
@@ -78,11 +77,9 @@ public static class ProfilesApi
 
         app.MapDelete("/v1/audiences/{audience}/profiles", async (HttpContext context, AccountDirectory accounts, IGrainFactory grains, string audience) =>
         {
-            var (master, error) = AdminAuth.Master(context);
+            var (request, error) = Parse(context, accounts, audience);
             if (error is not null) return error;
-            if (Identifier(context.Request) is not { } identifier) return ApiError.BadRequest("Give the identifier as ?key=<stitching key>&value=<value> (or ?email=).");
-            if (accounts.Config(master!.AccountId)?.Compiled.Audiences.ContainsKey(audience) != true)
-                return ApiError.NotFound($"No audience `{audience}` in this account's configuration.");
+            var (master, identifier, _) = request!;
             var erased = await grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(master.AccountId, audience)).Erase(identifier);
             if (erased is null) return ApiError.NotFound("No profile has this identifier.");
             await AuditApi.RecordAsync(context, master.AccountId, master, "profile.erase",
@@ -100,19 +97,31 @@ public static class ProfilesApi
         return key.Length == 0 || value.Length == 0 ? null : new IdentifierDto(key, value);
     }
 
-    /// <summary>The profile an identifier finds (following merges), or the error to answer.</summary>
-    private static async Task<((ProfileState State, CompiledAudience Audience)? Found, ApiError? Error)> FindAsync(HttpContext context, AccountDirectory accounts, IGrainFactory grains, string audience)
+    /// <summary>A profile request's parts: the caller's master key, the identifier, the audience.</summary>
+    private sealed record ProfileRequest(KeyEntry Master, IdentifierDto Identifier, CompiledAudience Audience);
+
+    /// <summary>Checks what every profile request needs (master key, identifier, audience), or the error to answer.</summary>
+    private static (ProfileRequest? Request, ApiError? Error) Parse(HttpContext context, AccountDirectory accounts, string audience)
     {
         var (master, error) = AdminAuth.Master(context);
         if (error is not null) return (null, error);
         if (Identifier(context.Request) is not { } identifier) return (null, ApiError.BadRequest("Give the identifier as ?key=<stitching key>&value=<value> (or ?email=)."));
         var compiled = accounts.Config(master!.AccountId)?.Compiled.Audiences.GetValueOrDefault(audience);
         if (compiled is null) return (null, ApiError.NotFound($"No audience `{audience}` in this account's configuration."));
+        return (new ProfileRequest(master, identifier, compiled), null);
+    }
+
+    /// <summary>The profile an identifier finds (following merges), or the error to answer.</summary>
+    private static async Task<((ProfileState State, CompiledAudience Audience, long AccountId)? Found, ApiError? Error)> FindAsync(HttpContext context, AccountDirectory accounts, IGrainFactory grains, string audience)
+    {
+        var (request, error) = Parse(context, accounts, audience);
+        if (error is not null) return (null, error);
+        var (master, identifier, compiled) = request!;
         var profileId = await grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(master.AccountId, audience)).Find(identifier);
         byte[]? bytes = null;
         if (profileId is { } id) bytes = await grains.GetGrain<IProfileGrain>(GrainKeys.Profile(master.AccountId, audience, id)).Snapshot();
         if (bytes is null) return (null, ApiError.NotFound("No profile has this identifier."));
-        return ((ProfileSnapshot.Read(bytes, compiled.Layout), compiled), null);
+        return ((ProfileSnapshot.Read(bytes, compiled.Layout), compiled, master.AccountId), null);
     }
 
     private static void WriteProfile(Utf8JsonWriter writer, ProfileState state, CompiledAudience compiled, long now)
