@@ -100,11 +100,14 @@ public static class ProfileSnapshot
     }
 
     /// <summary>Reads a snapshot onto <paramref name="layout"/>. Throws <see cref="InvalidDataException"/> on a corrupt or unknown format.</summary>
-    public static ProfileState Read(ReadOnlySpan<byte> bytes, AttributeLayout layout)
+    public static ProfileState Read(ReadOnlySpan<byte> bytes, AttributeLayout layout) => Read(bytes.ToArray(), layout);
+
+    /// <inheritdoc cref="Read(ReadOnlySpan{byte}, AttributeLayout)"/>
+    public static ProfileState Read(byte[] bytes, AttributeLayout layout)
     {
-        if (bytes.Length < 4 || !bytes[..3].SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
+        if (bytes.Length < 4 || !bytes.AsSpan(0, 3).SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
         if (bytes[3] != Version) throw new InvalidDataException($"unsupported profile snapshot version {bytes[3]}");
-        using var stream = new MemoryStream(bytes.ToArray(), writable: false);
+        using var stream = new MemoryStream(bytes, writable: false);
         using var r = new BinaryReader(stream, Encoding.UTF8);
         try
         {

@@ -27,6 +27,8 @@ public interface IIdentityGrain : IGrainWithStringKey
     Task ImportCommitted();
     /// <summary>Forgets the in-memory index; the next call reloads it from the store (after a failed commit).</summary>
     Task Reset();
+    /// <summary>Loads the index now (at startup, so that the first call after a restart does not wait for it).</summary>
+    Task Warm();
 }
 
 /// <summary>

@@ -237,6 +237,8 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         }
     }
 
+    public Task Warm() => EnsureLoaded();
+
     public Task Reset()
     {
         (_index, _byProfile) = (null, null);

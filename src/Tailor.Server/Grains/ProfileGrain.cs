@@ -18,7 +18,12 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
     private long _accountId;
     private string _audience = "";
     private Guid _id;
-    private ProfileState? _state;
+    /// <summary>
+    /// The profile as last committed, in its snapshot encoding: a few hundred bytes where the object
+    /// form is a few kilobytes, and the bytes are written for the commit anyway. A call reads it into
+    /// a <see cref="ProfileState"/> (a microsecond or two) and keeps the bytes it commits.
+    /// </summary>
+    private byte[]? _snapshot;
     private Guid? _movedTo;
 
     private bool _loaded;
@@ -41,7 +46,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         var scope = new AudienceScope(_accountId, _audience);
         if (await store.LoadProfileAsync(scope, _id) is { } saved)
         {
-            if (Audience() is { } audience) _state = ProfileSnapshot.Read(saved.Snapshot, audience.Layout);
+            _snapshot = saved.Snapshot;
         }
         else
         {
@@ -58,6 +63,9 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
 
     private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>The committed profile as objects (laid out for the configuration in force), or null when there is none.</summary>
+    private ProfileState? State(CompiledAudience audience) => _snapshot is null ? null : ProfileSnapshot.Read(_snapshot, audience.Layout);
+
     public async Task<PersonalizeReply> Personalize(PersonalizeCall call)
     {
         await EnsureLoaded(call.Stitch.IsNew && call.Stitch.ProfileId == _id);
@@ -65,8 +73,8 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         var service = Service(call.Service);
         var audience = service.Audience;
         var now = NowMs;
-        // A state built from the store belongs to this grain; a state under construction is only kept once committed.
-        var state = _state ?? audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
+        // The state is built for this call; the grain keeps it (as bytes) only once it is committed.
+        var state = State(audience) ?? audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
 
         var merged = await AbsorbSources(call.Stitch, audience, state);
         var evicted = state.AddIdentifiers(call.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
@@ -100,7 +108,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         if (_movedTo is { } moved) return new PersonalizeReply { MovedTo = moved };
         if (Audience() is not { } audience) throw new InvalidOperationException($"audience `{_audience}` is not in the configuration");
         var now = NowMs;
-        var state = _state ?? audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
+        var state = State(audience) ?? audience.NewProfile(_id, IdentityStitcher.CreatedMs(_id));
         var merged = await AbsorbSources(call.Stitch, audience, state);
         var evicted = state.AddIdentifiers(call.Row.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
         audience.ApplyImport(state, call.Row.Values.Select(v => (v.Attribute, v.ToValue())), call.Row.BatchSegments, now);
@@ -144,14 +152,14 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         }
         catch (EventLogUnavailableException)
         {
-            // Memory is ahead of the store now: drop both and reload from the store on the next call.
-            _state = null;
+            // The store may be behind what was applied: reload from it on the next call.
+            _snapshot = null;
             _loaded = false;
             DeactivateOnIdle();
             await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience)).Reset();
             throw;
         }
-        _state = state;
+        _snapshot = item.Snapshot;
         lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
         if (evicted.Count > 0)
             await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience))
@@ -165,7 +173,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         if (_movedTo is { } moved) return new PersonalizeReply { MovedTo = moved };
         var service = Service(call.Service);
         var now = NowMs;
-        var state = _state ?? service.Audience.NewProfile(_id, now);
+        var state = State(service.Audience) ?? service.Audience.NewProfile(_id, now);
         if (!EventParser.TryParse(call.Body, out var data, out _)) data = EventData.From();
         // Nothing is applied: the event matches its key events as the first call did, the profile is as it is.
         var matched = service.Audience.MatchKeyEvents($"{call.Database}.{call.Table}", data!, now);
@@ -176,8 +184,8 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
     public async Task<byte[]?> Absorb(Guid into)
     {
         await EnsureLoaded();
-        var bytes = _state is null ? null : ProfileSnapshot.Write(_state);
-        _state = null;
+        var bytes = _snapshot;
+        _snapshot = null;
         _movedTo = into;
         return bytes;
     }
@@ -186,9 +194,10 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
     {
         await EnsureLoaded();
         if (_movedTo is { } moved) return new EraseReply { MovedTo = moved };
-        var identifiers = _state?.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value)).ToArray() ?? [];
+        var state = Audience() is { } audience ? State(audience) : null;
+        var identifiers = state?.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value)).ToArray() ?? [];
         // Forget everything; the next activation starts from the store, where the profile will be gone.
-        _state = null;
+        _snapshot = null;
         _loaded = false;
         DeactivateOnIdle();
         return new EraseReply { Identifiers = identifiers };
@@ -197,7 +206,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
     public async Task<byte[]?> Snapshot()
     {
         await EnsureLoaded();
-        return _state is null ? null : ProfileSnapshot.Write(_state);
+        return _snapshot;
     }
 
     private byte[] Offers(CompiledService service, ProfileState state, EventData data, ApplyResult applied, bool isPublic, bool profileIsNew, long now)

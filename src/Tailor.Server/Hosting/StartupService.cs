@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Tailor.Server.Accounts;
+using Tailor.Server.Grains;
 using Tailor.Server.Ingest;
 using Tailor.Server.Lookup;
 
@@ -20,10 +21,22 @@ public sealed partial class StartupService(
         var gcLatency = System.Runtime.GCSettings.LatencyMode.ToString();
         LogSettings(dataDirectory, settings.Demo, settings.GroupCommitMaxBatch, settings.IdleProfileTimeout, settings.MaxEventBytes, "admin/****", gcMode, gcLatency);
         await accounts.LoadAsync(cancellationToken);
-        // Lookups answer from memory: the indexes are built before the server listens.
+        // Lookups and stitching answer from memory: their indexes are loaded, side by side, before the server listens.
+        var identities = WarmIdentityIndexes();
         services.GetRequiredService<LookupIndexes>().BuildAll();
+        await identities;
         if (settings.Demo) await ActivatorUtilities.CreateInstance<DemoSetup>(services).RunAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
+    }
+
+    private Task WarmIdentityIndexes()
+    {
+        var grains = services.GetRequiredService<IGrainFactory>();
+        var warming = new List<Task>();
+        foreach (var account in accounts.AccountIds)
+            foreach (var audience in accounts.Config(account)?.Compiled.Audiences.Keys ?? [])
+                warming.Add(grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(account, audience)).Warm());
+        return Task.WhenAll(warming);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Recovery (issue 5): time from start to serving again with 1,000,000 profiles and 10,000,000 logged
+# events. A Release server creates the demo with PROFILES imported customers and is stopped; then
+# EVENTS pageviews of those customers are written straight into its event log (SQL, not HTTP: ten
+# million calls would take the better part of an hour here); then the server is started again and
+# timed until (1) /health answers, (2) a lookup of a customer answers, (3) a personalization call of a
+# customer answers (its audience's identity index is loaded on that first call). Loopback only; the
+# server is stopped by PID. About 3 minutes with the defaults, and ~6 GB of temporary disk.
+#
+#   benchmark/load/recovery.sh        PROFILES=1000000 EVENTS=10000000
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d /tmp/tailor-recovery.XXXXXX)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+profiles=${PROFILES:-1000000}
+events=${EVENTS:-10000000}
+url=http://127.0.0.1:18097
+dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
+start_server() {
+  dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" "$@" --data "$work/data" --urls "$url" \
+    --Logging:LogLevel:Default=Warning --Logging:LogLevel:Tailor=Information >>"$work/server.log" 2>&1 &
+  server_pid=$!
+  pids+=($server_pid)
+}
+wait_health() { for _ in $(seq 1 2400); do curl -sf "$url/health" >/dev/null && return 0; sleep 0.05; done; echo "no answer"; exit 1; }
+stop_server() { kill "$server_pid"; while kill -0 "$server_pid" 2>/dev/null; do sleep 0.1; done; }
+
+echo "creating the demo with $profiles profiles..."
+start_server --demo --Tailor:DemoProfiles="$profiles"
+wait_health
+stop_server
+
+echo "writing $events events into the log..."
+python3 - "$work/data/tailor.db" "$events" <<'PY'
+import sqlite3, sys, time
+path, events = sys.argv[1], int(sys.argv[2])
+db = sqlite3.connect(path, isolation_level=None)
+db.execute("PRAGMA journal_mode=WAL")
+account, audience = db.execute("SELECT account_id, audience FROM profiles LIMIT 1").fetchone()
+last = max(db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0],
+           db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM log_state").fetchone()[0])
+started = time.time()
+db.execute("BEGIN")
+db.execute("CREATE TEMP TABLE p AS SELECT id FROM profiles WHERE account_id = ? AND audience = ?", (account, audience))
+count = db.execute("SELECT COUNT(*) FROM p").fetchone()[0]
+now = int(time.time())
+# Each event goes to profile (i mod count); the body is a ~300-byte pageview like the load's.
+db.execute("""
+    WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < ?)
+    INSERT INTO events (seq, account_id, db, tbl, uuid, client_uuid, time, audience, profile_id, body)
+    SELECT ? + 1 + i, ?, 'demo_db', 'pageviews', lower(hex(randomblob(16))), 0, ? - 864000 + i * 864000 / ?, ?,
+           (SELECT id FROM p WHERE p.rowid = 1 + i % ?),
+           printf('{"td_client_id":"visitor-%d","td_path":"/retail/shoes/running","td_url":"https://shop.example.com/retail/shoes/running?utm_source=mail","td_title":"Trail running shoes","product_category":"women","product_name":"trail runner %d","td_user_agent":"Mozilla/5.0 (X11; Linux x86_64)","time":%d}', i % ?, i % 50, ? - 864000 + i * 864000 / ?)
+    FROM n
+    """, (events, last, account, now, events, audience, count, count, now, events))
+db.execute("COMMIT")
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+print(f"  {events:,} events in {time.time() - started:.0f} s; log ends at seq {last + events:,}")
+PY
+du -h "$work/data/tailor.db" | sed 's/^/  database /'
+
+read -r lookup_key write token < <(python3 -c "import json;d=json.load(open('$work/data/demo.json'));print(d['lookup_key'],d['write_key'],d['token'])")
+echo "restarting..."
+started=$(date +%s.%N)
+start_server
+wait_health
+health=$(python3 -c "import time;print(f'{time.time() - $started:.1f}')")
+curl -sf "$url/v5/ei?api_key=$lookup_key&email=customer7@example.com" | grep -q '"age"' || { echo "lookup did not find the customer"; exit 1; }
+lookup=$(python3 -c "import time;print(f'{time.time() - $started:.1f}')")
+curl -sf -X POST "$url/demo_db/pageviews" -H "Authorization: TD1 $write" -H "WP13n-Token: $token" \
+  -H 'Content-Type: application/vnd.treasuredata.v1+json' -d '{"td_client_id":"visitor-7","email":"customer7@example.com","td_path":"/"}' >/dev/null
+personalize=$(python3 -c "import time;print(f'{time.time() - $started:.1f}')")
+rss=$(awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$server_pid/status")
+echo
+echo "recovery with $profiles profiles and $events logged events (Release, this machine)"
+echo "  /health answers after          $health s"
+echo "  first lookup answered after    $lookup s"
+echo "  first personalization after    $personalize s (identity index of the audience loaded on this call)"
+echo "  RSS then                       $rss MiB"
+grep -h "Lookup index of account" "$work/server.log" | tail -1 | sed 's/^ */  /'
