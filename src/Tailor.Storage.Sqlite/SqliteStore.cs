@@ -413,9 +413,22 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     private readonly ThreadLocal<ReaderStatements> _hotReaders;
     private ReaderStatements HotReaders => _hotReaders.Value!;
 
-    public Task<IReadOnlyList<IdentityRecord>> LoadIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<IdentityRecord>>("SELECT key, value, profile_id FROM identities WHERE account_id = $a AND audience = $aud",
-            r => All(r, x => new IdentityRecord(x.GetString(0), x.GetString(1), Id(x, 2))), cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience));
+    public IEnumerable<IdentityRecord> ScanIdentities(AudienceScope scope)
+    {
+        // Rows come in key order: a key name is one shared string for all its rows, not one per row.
+        var key = "";
+        return Scan("SELECT key, value, profile_id FROM identities WHERE account_id = $a AND audience = $aud",
+            r =>
+            {
+                var read = r.GetString(0);
+                if (read != key) key = read;
+                return new IdentityRecord(key, r.GetString(1), Id(r, 2));
+            }, ("$a", scope.AccountId), ("$aud", scope.Audience));
+    }
+
+    public Task<int> CountIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default) =>
+        ReadAsync("SELECT COUNT(*) FROM identities WHERE account_id = $a AND audience = $aud",
+            r => r.Read() ? r.GetInt32(0) : 0, cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience));
 
     public Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default)
     {

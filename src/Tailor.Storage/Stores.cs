@@ -56,7 +56,10 @@ public interface IProfileStore
     Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
     /// <summary>The profile an id was merged into, if it was.</summary>
     Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
-    Task<IReadOnlyList<IdentityRecord>> LoadIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default);
+    /// <summary>Every identity of the audience (loading the identity index), streamed from one read transaction.</summary>
+    IEnumerable<IdentityRecord> ScanIdentities(AudienceScope scope);
+    /// <summary>How many identities the audience has (to size the identity index before loading it).</summary>
+    Task<int> CountIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default);
     /// <summary>
     /// Writes profiles that do not come from events (profile import, the demo's seed) with their
     /// identifiers, in one transaction. Callers make sure no grain holds these profiles.

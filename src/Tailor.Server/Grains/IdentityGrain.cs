@@ -27,9 +27,11 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
     private async Task EnsureLoaded()
     {
         if (_index is not null) return;
-        var index = new Dictionary<Identifier, Guid>();
-        var byProfile = new Dictionary<Guid, List<Identifier>>();
-        foreach (var record in await store.LoadIdentitiesAsync(Scope))
+        var scope = Scope;
+        var count = await store.CountIdentitiesAsync(scope);
+        var index = new Dictionary<Identifier, Guid>(count);
+        var byProfile = new Dictionary<Guid, List<Identifier>>(count);
+        foreach (var record in store.ScanIdentities(scope))
         {
             var identifier = new Identifier(record.Key, record.Value);
             index[identifier] = record.ProfileId;

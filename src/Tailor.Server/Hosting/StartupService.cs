@@ -21,23 +21,34 @@ public sealed partial class StartupService(
         var gcLatency = System.Runtime.GCSettings.LatencyMode.ToString();
         LogSettings(dataDirectory, settings.Demo, settings.GroupCommitMaxBatch, settings.IdleProfileTimeout, settings.MaxEventBytes, "admin/****", gcMode, gcLatency);
         await accounts.LoadAsync(cancellationToken);
-        // Lookups and stitching answer from memory: their indexes are loaded, side by side, before the server listens.
-        var identities = WarmIdentityIndexes();
-        services.GetRequiredService<LookupIndexes>().BuildAll();
-        await identities;
+        // Lookups answer from memory: the indexes are built before the server listens. Stitching too:
+        // the identity indexes start loading once the lookup build has read the store (it then fills
+        // its tables on one core: the other is free), and the first calls wait for them if need be.
+        services.GetRequiredService<LookupIndexes>().BuildAll(scanned: () => _ = WarmIdentityIndexes());
         if (settings.Demo) await ActivatorUtilities.CreateInstance<DemoSetup>(services).RunAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
-    private Task WarmIdentityIndexes()
+    private async Task WarmIdentityIndexes()
     {
         var grains = services.GetRequiredService<IGrainFactory>();
-        var warming = new List<Task>();
         foreach (var account in accounts.AccountIds)
             foreach (var audience in accounts.Config(account)?.Compiled.Audiences.Keys ?? [])
-                warming.Add(grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(account, audience)).Warm());
-        return Task.WhenAll(warming);
+            {
+                try
+                {
+                    await grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(account, audience)).Warm();
+                }
+                catch (Exception ex)
+                {
+                    // Not fatal: the first call of the audience loads the index again.
+                    LogWarmFailed(ex, account, audience);
+                }
+            }
     }
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Loading the identity index of account {Account}, audience {Audience} at startup failed")]
+    private partial void LogWarmFailed(Exception ex, long account, string audience);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

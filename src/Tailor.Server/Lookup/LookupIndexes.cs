@@ -84,17 +84,21 @@ public sealed partial class LookupIndexes
     public AccountLookup? For(long accountId) => _byAccount.GetValueOrDefault(accountId);
 
     /// <summary>Builds the index of every account that has a lookup section (at startup, before serving).</summary>
-    public void BuildAll()
+    /// <param name="scanned">Called once every account's store scans are done (what follows fills the indexes on one core).</param>
+    public void BuildAll(Action? scanned = null)
     {
-        foreach (var account in _accounts.AccountIds) Refresh(account, wait: true);
+        var accounts = _accounts.AccountIds.ToList();
+        for (var i = 0; i < accounts.Count; i++) Refresh(accounts[i], wait: true, i == accounts.Count - 1 ? scanned : null);
+        if (accounts.Count == 0) scanned?.Invoke();
     }
 
-    private void Refresh(long accountId, bool wait)
+    private void Refresh(long accountId, bool wait, Action? scanned = null)
     {
         var compiled = _accounts.Config(accountId)?.Compiled.Lookup;
         if (compiled is null)
         {
             _byAccount.TryRemove(accountId, out _);
+            scanned?.Invoke();
             return;
         }
         if (_byAccount.TryGetValue(accountId, out var current) && current.Compiled.Signature == compiled.Signature)
@@ -103,16 +107,17 @@ public sealed partial class LookupIndexes
             if (current.Ready.IsCompletedSuccessfully)
             {
                 _byAccount[accountId] = new AccountLookup(compiled, current.Index);
+                scanned?.Invoke();
                 return;
             }
         }
         var lookup = new AccountLookup(compiled);
         _byAccount[accountId] = lookup;
-        var build = Task.Run(() => Build(accountId, lookup));
+        var build = Task.Run(() => Build(accountId, lookup, scanned));
         if (wait) build.GetAwaiter().GetResult();
     }
 
-    private void Build(long accountId, AccountLookup lookup)
+    private void Build(long accountId, AccountLookup lookup, Action? scanned)
     {
         try
         {
@@ -138,7 +143,14 @@ public sealed partial class LookupIndexes
                     list.Add((record.Id, lookup.Compiled.Encode(ProfileSnapshot.Read(record.Snapshot, layout), now)));
                 return list;
             });
-            Task.WaitAll(stored, emails, records);
+            try
+            {
+                Task.WaitAll(stored, emails, records);
+            }
+            finally
+            {
+                scanned?.Invoke();
+            }
             var scannedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             lookup.Index.Write(writer =>
             {
