@@ -54,6 +54,28 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task A_profile_keeps_200_identifiers_and_an_evicted_one_finds_it_no_more()
+    {
+        var account = await Account();
+        const string email = "many-devices@example.com";
+        // The first call brings device-0 and the email; each next one a device: the 200th call makes
+        // 201 identifiers, and the oldest (device-0) is evicted.
+        for (var i = 0; i < 200; i++) await account.PostEvent(Pageview($"device-{i}", email: email));
+        var profile = await account.Profile("email", email);
+        Assert.Equal(200, profile.GetProperty("events").GetInt32());
+        Assert.Equal(200, profile.GetProperty("identifiers").GetArrayLength());
+        // Calls whose identifiers are all known count on the same profile.
+        await account.PostEvent(Pageview("device-199", email: email));
+        await account.PostEvent(Pageview("device-5"));
+        Assert.Equal(202, (await account.Profile("email", email)).GetProperty("events").GetInt32());
+        // Alone, the evicted device-0 is a new visitor.
+        await account.PostEvent(Pageview("device-0"));
+        var alone = await account.Profile("td_client_id", "device-0");
+        Assert.NotEqual(profile.GetProperty("id").GetString(), alone.GetProperty("id").GetString());
+        Assert.Equal(1, alone.GetProperty("events").GetInt32());
+    }
+
+    [Fact]
     public async Task The_public_endpoint_never_returns_sensitive_attributes_and_answers_with_cors_headers()
     {
         var account = await Account();
