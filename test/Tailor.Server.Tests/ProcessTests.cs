@@ -43,6 +43,17 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task The_server_watches_no_files_so_that_store_writes_wake_nothing()
+    {
+        // A configuration reload watcher covers the content root recursively, and the default data
+        // directory (./data) is inside it: every store write would wake it (a tenth of the server's time).
+        if (!OperatingSystem.IsLinux()) return;
+        await using var server = await ServerProcess.StartAsync(NewDirectory("watch"));
+        var watchers = Directory.GetFiles($"/proc/{server.ProcessId}/fd").Count(fd => new FileInfo(fd).LinkTarget?.Contains("inotify", StringComparison.Ordinal) == true);
+        Assert.Equal(0, watchers);
+    }
+
+    [Fact]
     public async Task Kill_9_under_load_loses_no_acknowledged_event_and_applies_each_exactly_once()
     {
         var directory = NewDirectory("crash");

@@ -23,6 +23,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public string DataDirectory { get; }
     public int Port { get; }
+    public int ProcessId => _process.Id;
     public HttpClient Client { get; }
     public string Output { get { lock (_output) return string.Join('\n', _output); } }
     public string AdminKey => File.ReadAllText(Path.Combine(DataDirectory, "admin.key")).Trim();
