@@ -46,15 +46,28 @@ curl -sf -X PUT "$tailor/v1/config?file=load.yaml" -H "Authorization: TD1 $maste
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mib() { awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
 warmup=${WARMUP:-20s}
+admin=$(cat "$work/data/admin.key")
+# Tailor's runtime counters (GET /v1/runtime): bytes allocated, GC pauses and collections. Empty for the baseline.
+runtime_counters() {
+  [ "$1" = "$tailor" ] || return 0
+  curl -sf "$1/v1/runtime" -H "Authorization: Bearer $admin" | python3 -c "import json,sys;d=json.load(sys.stdin);print(d['allocated_bytes'],d['gc_pause_ms'],d['gc_count'][2])"
+}
+runtime_delta() {
+  [ -n "$1" ] || { echo "alloc=0 gcpause=0 gen2=0"; return; }
+  read -r a1 p1 g1 <<<"$1"; read -r a2 p2 g2 <<<"$2"
+  echo "alloc=$((a2 - a1)) gcpause=$(python3 -c "print(round($p2 - $p1))") gen2=$((g2 - g1))"
+}
 
 run() { # label url key token pid connections [rate]
   local label=$1 url=$2 key=$3 tok=$4 pid=$5 c=$6 rate=${7:-0}
   TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_CONNECTIONS=$c wrk -t2 -c"$c" -d"$warmup" -s "$root/benchmark/load/personalize.lua" "$url" >/dev/null 2>&1
   local before; before=$(cpu_ticks "$pid")
+  local counters_before; counters_before=$(runtime_counters "$url")
   local line; line=$(TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_CONNECTIONS=$c TAILOR_RATE=$rate \
     wrk -t2 -c"$c" -d"$duration" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$url" | grep '^RESULT')
   local after; after=$(cpu_ticks "$pid")
-  echo "$label c=$c cpu_ticks=$((after - before)) rss=$(rss_mib "$pid") ${line#RESULT }"
+  local counters_after; counters_after=$(runtime_counters "$url")
+  echo "$label c=$c cpu_ticks=$((after - before)) rss=$(rss_mib "$pid") ${line#RESULT } $(runtime_delta "$counters_before" "$counters_after")"
 }
 
 results="$work/results.txt"
@@ -76,12 +89,16 @@ for line in open(sys.argv[1]):
     rows.append((name, dict(x.split("=") for x in kv)))
 base = {r["c"]: float(r["rps"]) for n, r in rows if n == "baseline"}
 print(f"\n{sys.argv[2]} per run, wrk -t2 on the same 2-core machine; CPU = server process CPU per call")
-print(f"{'server':11} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'CPU us':>7} {'RSS MiB':>7} {'errors':>6} {'ratio':>6}")
+print("alloc = bytes the server allocated per call; GC % = share of the run's wall time the GC paused the server")
+print(f"{'server':11} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'CPU us':>7} {'RSS MiB':>7} {'alloc':>7} {'GC %':>5} {'errors':>6} {'ratio':>6}")
 for name, r in rows:
     rps = float(r["rps"])
-    cpu = int(r["cpu_ticks"]) * 10_000 / max(1, int(r["requests"]))
+    requests = max(1, int(r["requests"]))
+    cpu = int(r["cpu_ticks"]) * 10_000 / requests
+    alloc = f"{int(r['alloc']) / requests:7.0f}" if int(r["alloc"]) else f"{'':>7}"
+    pause = f"{int(r['gcpause']) / 10 / float(r['seconds']):5.1f}" if int(r["alloc"]) else f"{'':>5}"
     ratio = f"{rps / base[r['c']]:.2f}" if name == "tailor" and r["c"] in base else ""
-    print(f"{name:11} {r['c']:>5} {rps:8.0f} {float(r['p50']):7.2f} {float(r['p99']):7.2f} {float(r['p999']):8.2f} {cpu:7.0f} {r['rss']:>7} {int(r['errors']):6d} {ratio:>6}")
+    print(f"{name:11} {r['c']:>5} {rps:8.0f} {float(r['p50']):7.2f} {float(r['p99']):7.2f} {float(r['p999']):8.2f} {cpu:7.0f} {r['rss']:>7} {alloc} {pause} {int(r['errors']):6d} {ratio:>6}")
 PY
 
 # The lookup API's and the import's figures, with this run's servers stopped first.

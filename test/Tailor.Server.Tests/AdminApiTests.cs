@@ -147,11 +147,31 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
         foreach (var path in new[] { "/{database}/{table}", "/public/{database}/{table}", "/v1/accounts", "/v1/keys", "/v1/keys/{id}", "/v1/tokens", "/v1/tokens/{id}",
                      "/v1/config", "/v1/config/versions", "/v1/databases/{database}/tables/{table}/events", "/v1/audiences/{audience}/profiles",
                      "/v1/audiences/{audience}/profiles/export", "/v1/audiences/{audience}/import", "/v5/td", "/v5/ei", "/v4/dr", "/v5/ei/bulk", "/v4/bulk",
-                     "/v1/usage", "/v1/lookup/status", "/v1/audit", "/v1/keys/{id}/lookup" })
+                     "/v1/usage", "/v1/lookup/status", "/v1/audit", "/v1/keys/{id}/lookup", "/v1/runtime" })
             Assert.Contains(path, paths);
         var post = document.GetProperty("paths").GetProperty("/{database}/{table}").GetProperty("post");
         Assert.True(post.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/vnd.treasuredata.v1+json", out _));
         Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+    }
+
+    [Fact]
+    public async Task The_runtime_counters_are_for_the_server_administrator_and_count_the_work_done()
+    {
+        var client = fixture.Server.CreateClient();
+        var account = await Account();
+        Assert.Equal(System.Net.HttpStatusCode.Unauthorized, (await account.Send(HttpMethod.Get, "/v1/runtime", account.MasterKey)).StatusCode);
+        async Task<System.Text.Json.JsonElement> Read()
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/runtime");
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", fixture.Server.AdminKey);
+            return await TailorServerFactory.Json(await client.SendAsync(request));
+        }
+        var before = await Read();
+        for (var i = 0; i < 20; i++) await account.PostEvent($$"""{"td_client_id":"runtime-{{i}}","td_path":"/retail/x"}""");
+        var after = await Read();
+        Assert.True(after.GetProperty("allocated_bytes").GetInt64() > before.GetProperty("allocated_bytes").GetInt64());
+        Assert.True(after.GetProperty("thread_pool_completed").GetInt64() > before.GetProperty("thread_pool_completed").GetInt64());
+        Assert.Equal(3, after.GetProperty("gc_count").GetArrayLength());
     }
 
     [Fact]

@@ -13,4 +13,7 @@ public sealed class EventData
     public Value this[string name] => _fields.TryGetValue(name, out var value) ? value : Value.Missing;
 
     public IReadOnlyDictionary<string, Value> Fields => _fields;
+
+    /// <summary>Sets a field (the server fills in <c>time</c> and <c>uuid</c> before the event is handed on).</summary>
+    public void SetField(string name, Value value) => _fields[name] = value;
 }

@@ -22,16 +22,30 @@ public static class ProfileSnapshot
 
     private const byte TagScalar = 1, TagList = 2, TagSliding = 3, TagTotal = 4;
 
+    /// <summary>A stream and writer the thread keeps: a snapshot costs one array, its bytes (written on every call).</summary>
+    [ThreadStatic] private static MemoryStream? t_stream;
+    [ThreadStatic] private static BinaryWriter? t_writer;
+
     public static byte[] Write(ProfileState state)
     {
-        using var stream = new MemoryStream(256);
-        Write(state, stream);
-        return stream.ToArray();
+        var stream = t_stream ??= new MemoryStream(1024);
+        var writer = t_writer ??= new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        stream.SetLength(0);
+        Write(state, writer);
+        writer.Flush();
+        var bytes = stream.ToArray();
+        if (stream.Capacity > 256 * 1024) (t_stream, t_writer) = (null, null);
+        return bytes;
     }
 
     public static void Write(ProfileState state, Stream stream)
     {
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        Write(state, w);
+    }
+
+    private static void Write(ProfileState state, BinaryWriter w)
+    {
         w.Write(Magic);
         w.Write(Version);
         w.Write(state.Id.ToByteArray(bigEndian: true));

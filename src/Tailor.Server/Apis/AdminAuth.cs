@@ -16,12 +16,12 @@ internal static class AdminAuth
     }
 
     /// <summary>Null when the request carries the server administrator's key (<c>Authorization: Bearer admin/...</c>).</summary>
-    public static ApiError? ServerAdmin(HttpContext context)
+    public static ApiError? ServerAdmin(HttpContext context, string action = "Creating and listing accounts")
     {
         var header = context.Request.Headers.Authorization.ToString();
         var accounts = context.RequestServices.GetRequiredService<AccountDirectory>();
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) && accounts.Secrets.IsAdminKey(header[7..].Trim())
             ? null
-            : ApiError.Unauthorized("Creating and listing accounts needs the server administrator's key (Authorization: Bearer <admin.key>).");
+            : ApiError.Unauthorized($"{action} needs the server administrator's key (Authorization: Bearer <admin.key>).");
     }
 }

@@ -162,6 +162,8 @@ public static partial class PersonalizationApi
         var time = services.GetRequiredService<TimeProvider>();
         if (!TryCompleteEvent(data!, time, out var stored, out var uuid, out var clientUuid, out var eventTime, out why))
             return ApiError.InvalidEvent(Sentence(why!));
+        data!.SetField("time", Value.FromNumber(eventTime));
+        data.SetField("uuid", Value.FromString(uuid));
 
         var call = new PersonalizeCall
         {
@@ -176,6 +178,7 @@ public static partial class PersonalizationApi
             Time = eventTime,
             IsPublic = isPublic,
             Identifiers = [.. identifiers.Select(i => new IdentifierDto(i.Key, i.Value))],
+            Event = data,
         };
         var reactor = services.GetRequiredService<Reactor>();
         try
@@ -230,7 +233,9 @@ public static partial class PersonalizationApi
         {
             while (true)
             {
-                var memory = buffer.GetMemory(4096);
+                // With a Content-Length the buffer is read to that size and one byte more (to see the
+                // end), never grown; a chunked body grows 4 KiB at a time.
+                var memory = buffer.GetMemory(request.ContentLength is { } length ? Math.Max(1, (int)length + 1 - buffer.WrittenCount) : 4096);
                 var read = await request.Body.ReadAsync(memory, cancellationToken);
                 if (read == 0) break;
                 buffer.Advance(read);
@@ -274,21 +279,20 @@ public static partial class PersonalizationApi
             return false;
         }
 
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        stored = PooledJson.Write((data, eventTime, uuid), static (writer, e) =>
         {
             writer.WriteStartObject();
-            foreach (var (name, value) in data.Fields)
+            foreach (var (name, value) in e.data.Fields)
             {
                 if (name is "time" or "uuid") continue;
                 writer.WritePropertyName(name);
                 ValueJson.Write(writer, value);
             }
-            writer.WriteNumber("time", eventTime);
-            writer.WriteString("uuid", uuid);
+            writer.WriteNumber("time", e.eventTime);
+            writer.WriteString("uuid", e.uuid);
             writer.WriteEndObject();
-        }
-        stored = buffer.WrittenSpan.ToArray();
+            return 0;
+        }, out _);
         return true;
     }
 }

@@ -80,7 +80,7 @@ public static class ProfilesApi
             var (request, error) = Parse(context, accounts, audience);
             if (error is not null) return error;
             var (master, identifier, _) = request!;
-            var erased = await grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(master.AccountId, audience)).Erase(identifier);
+            var erased = await grains.Identity(master.AccountId, audience).Erase(identifier);
             if (erased is null) return ApiError.NotFound("No profile has this identifier.");
             await AuditApi.RecordAsync(context, master.AccountId, master, "profile.erase",
                 $"audience `{audience}`: profile {erased.ProfileId} ({erased.Identifiers} identifiers, {erased.Events} events)");
@@ -117,9 +117,9 @@ public static class ProfilesApi
         var (request, error) = Parse(context, accounts, audience);
         if (error is not null) return (null, error);
         var (master, identifier, compiled) = request!;
-        var profileId = await grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(master.AccountId, audience)).Find(identifier);
+        var profileId = await grains.Identity(master.AccountId, audience).Find(identifier);
         byte[]? bytes = null;
-        if (profileId is { } id) bytes = await grains.GetGrain<IProfileGrain>(GrainKeys.Profile(master.AccountId, audience, id)).Snapshot();
+        if (profileId is { } id) bytes = await grains.Profile(master.AccountId, audience, id).Snapshot();
         if (bytes is null) return (null, ApiError.NotFound("No profile has this identifier."));
         return ((ProfileSnapshot.Read(bytes, compiled.Layout), compiled, master.AccountId), null);
     }

@@ -61,3 +61,31 @@ public static class GrainKeys
         return (long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), parts[1], Guid.ParseExact(parts[2], "N"));
     }
 }
+
+/// <summary>
+/// Grain references for the per-call paths. Orleans resolves the interface type by reflection on every
+/// <c>GetGrain(string key)</c> (about a kilobyte allocated each time); the types are the same for every
+/// key, so they are resolved once and the references built from a <see cref="GrainId"/>.
+/// </summary>
+public static class GrainReferences
+{
+    private sealed record Types(GrainType Grain, GrainInterfaceType Interface);
+
+    private static Types? _profile;
+    private static Types? _identity;
+
+    public static IProfileGrain Profile(this IGrainFactory grains, long accountId, string audience, Guid profileId) =>
+        Get<IProfileGrain>(grains, ref _profile, GrainKeys.Profile(accountId, audience, profileId));
+
+    public static IIdentityGrain Identity(this IGrainFactory grains, long accountId, string audience) =>
+        Get<IIdentityGrain>(grains, ref _identity, GrainKeys.Identity(accountId, audience));
+
+    private static T Get<T>(IGrainFactory grains, ref Types? types, string key) where T : IGrainWithStringKey
+    {
+        if (types is { } known) return (T)grains.GetGrain(GrainId.Create(known.Grain, IdSpan.Create(key)), known.Interface);
+        var reference = grains.GetGrain<T>(key);
+        var resolved = (GrainReference)(object)reference;
+        types = new Types(resolved.GrainId.Type, resolved.InterfaceType);
+        return reference;
+    }
+}

@@ -210,7 +210,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         var reply = new StitchReply { ProfileId = profileId };
         await UntilCommitted(reply);
         // Held in this grain's turn: no event of the audience is stitched meanwhile.
-        var erased = await GrainFactory.GetGrain<IProfileGrain>(GrainKeys.Profile(Scope.AccountId, Scope.Audience, profileId)).Erase();
+        var erased = await GrainFactory.Profile(Scope.AccountId, Scope.Audience, profileId).Erase();
         var identifiers = _byProfile!.Remove(profileId, out var held) ? held : [];
         foreach (var id in identifiers) _index.Remove(id);
         foreach (var dto in erased.Identifiers) _index.Remove(new Identifier(dto.Key, dto.Value));

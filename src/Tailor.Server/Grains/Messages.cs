@@ -33,6 +33,13 @@ public sealed record PersonalizeCall
     [Id(9)] public bool IsPublic { get; init; }
     [Id(10)] public IdentifierDto[] Identifiers { get; init; } = [];
     [Id(11)] public StitchReply Stitch { get; init; } = new();
+    /// <summary>
+    /// <see cref="Body"/> as parsed by the handler (time and uuid filled in), handed over in memory so
+    /// that the profile grain does not parse it again. Not serialized: a call from another silo has
+    /// none, and the grain parses <see cref="Body"/>.
+    /// </summary>
+    public Tailor.Core.Events.EventData? Event { get => _event; init => _event = value; }
+    [NonSerialized] private readonly Tailor.Core.Events.EventData? _event;
 }
 
 /// <summary>The profile grain's answer: the offers, or where the profile went (merged).</summary>

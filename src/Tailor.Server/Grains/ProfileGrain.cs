@@ -1,5 +1,4 @@
-using System.Buffers;
-using System.Text.Json;
+using Tailor.Core;
 using Tailor.Core.Evaluation;
 using Tailor.Core.Events;
 using Tailor.Core.Identity;
@@ -78,7 +77,8 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
 
         var merged = await AbsorbSources(call.Stitch, audience, state);
         var evicted = state.AddIdentifiers(call.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
-        if (!EventParser.TryParse(call.Body, out var data, out var error))
+        var data = call.Event;
+        if (data is null && !EventParser.TryParse(call.Body, out data, out var error))
             throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
         var applied = audience.ApplyEvent(state, $"{call.Database}.{call.Table}", data!, now);
         var offers = Offers(service, state, data!, applied, call.IsPublic, call.Stitch.IsNew, now);
@@ -134,7 +134,7 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
         foreach (var source in stitch.MergeSources)
         {
             if (source == _id) continue;
-            var bytes = await GrainFactory.GetGrain<IProfileGrain>(GrainKeys.Profile(_accountId, _audience, source)).Absorb(_id);
+            var bytes = await GrainFactory.Profile(_accountId, _audience, source).Absorb(_id);
             merged.Add(source);
             if (bytes is null) continue;
             ProfileMerger.Merge(audience, state, [ProfileSnapshot.Read(bytes, audience.Layout)]);
@@ -156,13 +156,13 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
             _snapshot = null;
             _loaded = false;
             DeactivateOnIdle();
-            await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience)).Reset();
+            await GrainFactory.Identity(_accountId, _audience).Reset();
             throw;
         }
         _snapshot = item.Snapshot;
         lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
         if (evicted.Count > 0)
-            await GrainFactory.GetGrain<IIdentityGrain>(GrainKeys.Identity(_accountId, _audience))
+            await GrainFactory.Identity(_accountId, _audience)
                 .Forget(_id, [.. evicted.Select(i => new IdentifierDto(i.Key, i.Value))]);
         return seq;
     }
@@ -211,13 +211,10 @@ public sealed partial class ProfileGrain(AccountDirectory accounts, GroupCommitL
 
     private byte[] Offers(CompiledService service, ProfileState state, EventData data, ApplyResult applied, bool isPublic, bool profileIsNew, long now)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            var summary = service.WriteOffers(writer, state, data, applied, isPublic, profileIsNew, now);
-            if (summary.SectionsCut.Count > 0) LogSectionsCut(service.Name, _id, string.Join(", ", summary.SectionsCut));
-        }
-        return buffer.WrittenSpan.ToArray();
+        var offers = PooledJson.Write((service, state, data, applied, isPublic, profileIsNew, now),
+            static (writer, c) => c.service.WriteOffers(writer, c.state, c.data, c.applied, c.isPublic, c.profileIsNew, c.now), out var summary);
+        if (summary.SectionsCut.Count > 0) LogSectionsCut(service.Name, _id, string.Join(", ", summary.SectionsCut));
+        return offers;
     }
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Service {Service}: sections {Sections} for profile {Profile} were left out to keep the answer within 10 KiB")]

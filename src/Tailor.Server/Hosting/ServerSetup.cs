@@ -73,6 +73,7 @@ public static class ServerSetup
         app.MapImportApi();
         app.MapLookupApi();
         app.MapAuditApi();
+        app.MapRuntimeApi();
         app.MapGet("/health", () => Results.Json(new { status = "ok" }));
         app.MapOpenApi(); // GET /openapi/v1.json
         return app;

@@ -37,7 +37,7 @@ public sealed partial class StartupService(
             {
                 try
                 {
-                    await grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(account, audience)).Warm();
+                    await grains.Identity(account, audience).Warm();
                 }
                 catch (Exception ex)
                 {

@@ -37,7 +37,7 @@ public sealed class ProfileImporter(AccountDirectory accounts, IGrainFactory gra
         var lookup = lookups.For(accountId) is { } l && l.Compiled.Audience.Name == audienceName ? l : null;
         if (lookup is not null) await lookup.Ready.WaitAsync(cancellationToken);
         var reader = new ImportRowReader(audience, map);
-        var identity = grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(accountId, audienceName));
+        var identity = grains.Identity(accountId, audienceName);
         var started = Stopwatch.GetTimestamp();
         long rows = 0, created = 0, updated = 0, rejected = 0;
         var rejections = new List<ImportRejection>();
@@ -169,7 +169,7 @@ public sealed class ProfileImporter(AccountDirectory accounts, IGrainFactory gra
         var call = new ImportCall(row, outcome.Forward!);
         for (var move = 0; move < 8; move++)
         {
-            var reply = await grains.GetGrain<IProfileGrain>(GrainKeys.Profile(accountId, audience, profile)).Import(call);
+            var reply = await grains.Profile(accountId, audience, profile).Import(call);
             if (reply.MovedTo is not { } movedTo) return;
             profile = movedTo;
         }

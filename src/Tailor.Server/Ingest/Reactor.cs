@@ -21,13 +21,13 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency)
         }
         try
         {
-            var identity = grains.GetGrain<IIdentityGrain>(GrainKeys.Identity(call.AccountId, call.Audience));
+            var identity = grains.Identity(call.AccountId, call.Audience);
             var stitch = await identity.Resolve(call.Identifiers);
             var profile = stitch.ProfileId;
             var withStitch = call with { Stitch = stitch };
             for (var move = 0; ; move++)
             {
-                var reply = await grains.GetGrain<IProfileGrain>(GrainKeys.Profile(call.AccountId, call.Audience, profile)).Personalize(withStitch);
+                var reply = await grains.Profile(call.AccountId, call.Audience, profile).Personalize(withStitch);
                 if (reply.MovedTo is not { } movedTo)
                 {
                     if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
@@ -49,7 +49,7 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency)
     {
         for (var move = 0; move <= MaxMoves; move++)
         {
-            var reply = await grains.GetGrain<IProfileGrain>(GrainKeys.Profile(call.AccountId, call.Audience, profile)).Evaluate(call);
+            var reply = await grains.Profile(call.AccountId, call.Audience, profile).Evaluate(call);
             if (reply.MovedTo is not { } movedTo) return reply.OffersJson;
             profile = movedTo;
         }
