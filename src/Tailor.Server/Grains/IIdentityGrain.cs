@@ -71,21 +71,20 @@ public static class GrainReferences
 {
     private sealed record Types(GrainType Grain, GrainInterfaceType Interface);
 
-    private static Types? _profile;
-    private static Types? _identity;
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Types> Resolved = new();
 
     public static IProfileGrain Profile(this IGrainFactory grains, long accountId, string audience, Guid profileId) =>
-        Get<IProfileGrain>(grains, ref _profile, GrainKeys.Profile(accountId, audience, profileId));
+        Get<IProfileGrain>(grains, GrainKeys.Profile(accountId, audience, profileId));
 
     public static IIdentityGrain Identity(this IGrainFactory grains, long accountId, string audience) =>
-        Get<IIdentityGrain>(grains, ref _identity, GrainKeys.Identity(accountId, audience));
+        Get<IIdentityGrain>(grains, GrainKeys.Identity(accountId, audience));
 
-    private static T Get<T>(IGrainFactory grains, ref Types? types, string key) where T : IGrainWithStringKey
+    private static T Get<T>(IGrainFactory grains, string key) where T : IGrainWithStringKey
     {
-        if (types is { } known) return (T)grains.GetGrain(GrainId.Create(known.Grain, IdSpan.Create(key)), known.Interface);
+        if (Resolved.TryGetValue(typeof(T), out var known)) return (T)grains.GetGrain(GrainId.Create(known.Grain, IdSpan.Create(key)), known.Interface);
         var reference = grains.GetGrain<T>(key);
         var resolved = (GrainReference)(object)reference;
-        types = new Types(resolved.GrainId.Type, resolved.InterfaceType);
+        Resolved[typeof(T)] = new Types(resolved.GrainId.Type, resolved.InterfaceType);
         return reference;
     }
 }
