@@ -108,11 +108,11 @@ public sealed class BadInputCampaignTests(ServerFixture fixture) : IClassFixture
                 };
                 return new BadRequest(random.Next(2) == 0 ? HttpMethod.Delete : HttpMethod.Get, profilePath, null, null, random.Next(4) == 0 ? Key() : $"TD1 {account.MasterKey}", none);
             case 10: // reads with bad keys or parameters
-                string[] reads = ["/v1/audit?after=-5", "/v1/usage?api_key=" + Api(), "/v1/lookup/status", "/v1/databases/demo_db/tables/pageviews/events?after=abc", "/v1/config?version=999"];
+                string[] reads = ["/v1/audit?after=-5", "/v1/runtime", "/v1/usage?api_key=" + Api(), "/v1/lookup/status", "/v1/databases/demo_db/tables/pageviews/events?after=abc", "/v1/config?version=999"];
                 var read = reads[random.Next(reads.Length)];
                 return new BadRequest(HttpMethod.Get, read, null, null, read.Contains("api_key", StringComparison.Ordinal) ? null : (read.Contains("version", StringComparison.Ordinal) || read.Contains("abc", StringComparison.Ordinal) ? $"TD1 {account.MasterKey}" : Key()), none);
             default: // methods the paths do not take
-                string[] wrong = ["/v5/ei/bulk", "/v1/audit", "/demo_db/pageviews", "/v1/audiences/shoppers/import"];
+                string[] wrong = ["/v5/ei/bulk", "/v1/audit", "/v1/runtime", "/demo_db/pageviews", "/v1/audiences/shoppers/import"];
                 return new BadRequest(random.Next(2) == 0 ? HttpMethod.Patch : HttpMethod.Put, wrong[random.Next(wrong.Length)], BadJson(random), "application/json", $"TD1 {account.MasterKey}", none);
         }
     }
