@@ -25,6 +25,8 @@ public static class ProfileSnapshot
     /// <summary>A stream and writer the thread keeps: a snapshot costs one array, its bytes (written on every call).</summary>
     [ThreadStatic] private static MemoryStream? t_stream;
     [ThreadStatic] private static BinaryWriter? t_writer;
+    [ThreadStatic] private static MemoryStream? t_readStream;
+    [ThreadStatic] private static BinaryReader? t_reader;
 
     public static byte[] Write(ProfileState state)
     {
@@ -121,12 +123,16 @@ public static class ProfileSnapshot
     {
         if (bytes.Length < 4 || !bytes.AsSpan(0, 3).SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
         if (bytes[3] != Version) throw new InvalidDataException($"unsupported profile snapshot version {bytes[3]}");
-        using var stream = new MemoryStream(bytes, writable: false);
-        using var r = new BinaryReader(stream, Encoding.UTF8);
+        // A profile is read on every call: the stream and reader (with its string buffers) are the thread's.
+        var stream = t_readStream ??= new MemoryStream(1024);
+        var r = t_reader ??= new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+        stream.SetLength(0);
+        stream.Write(bytes);
+        stream.Position = 20;
+        if (stream.Capacity > 256 * 1024) (t_readStream, t_reader) = (null, null);
         try
         {
-            r.ReadBytes(4);
-            var id = new Guid(r.ReadBytes(16), bigEndian: true);
+            var id = new Guid(bytes.AsSpan(4, 16), bigEndian: true);
             var state = new ProfileState(id, r.ReadInt64(), layout) { UpdatedMs = r.ReadInt64(), EventCount = r.ReadInt64() };
             var identifiers = r.Read7BitEncodedInt();
             for (var i = 0; i < identifiers; i++)
@@ -159,10 +165,20 @@ public static class ProfileSnapshot
             if (stream.Position != stream.Length) throw new InvalidDataException("trailing bytes after the profile snapshot");
             return state;
         }
+        catch (Exception) when (ForgetReader())
+        {
+            throw; // not reached: the filter only drops the thread's reader (its decoder may hold a partial read)
+        }
         catch (EndOfStreamException)
         {
             throw new InvalidDataException("truncated profile snapshot");
         }
+    }
+
+    private static bool ForgetReader()
+    {
+        (t_readStream, t_reader) = (null, null);
+        return false;
     }
 
     /// <summary>Moves a profile onto another configuration's layout, keeping what still fits.</summary>
