@@ -9,13 +9,9 @@
 set -euo pipefail
 rows=${1:-1000000}
 duration=${2:-20s}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/tailor-lookup.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/common.sh" lookup
 
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
+require_wrk
 echo "building Release..."
 dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
 dotnet build -c Release "$root/src/Tailor.Cli" -v q -nologo >/dev/null
@@ -46,7 +42,6 @@ bulk("bulk-b.json", min(rows, 100000), 4)
 PY
 head -n $((1 + (rows < 100000 ? rows : 100000))) "$work/people.csv" >"$work/people-b.csv"
 
-wait_for() { for _ in $(seq 1 240); do curl -sf "$url/health" >/dev/null && return 0; sleep 0.25; done; echo "the server did not start"; exit 1; }
 start_server() {
   dotnet "$server_dll" --demo --data "$work/data" --urls "$url" --Tailor:DemoProfiles=1000 \
     --Logging:LogLevel:Default=Warning --Logging:LogLevel:Tailor.Server.Lookup=Information >>"$work/server.log" 2>&1 &
@@ -54,7 +49,7 @@ start_server() {
   pids+=($server_pid)
 }
 start_server
-wait_for
+wait_for "$url"
 read -r master lookup_key < <(python3 -c "import json;d=json.load(open('$work/data/demo.json'));print(d['master_key'],d['lookup_key'])")
 
 echo "importing..."
@@ -88,7 +83,7 @@ kill "$server_pid"
 while kill -0 "$server_pid" 2>/dev/null; do sleep 0.1; done
 started=$(date +%s.%N)
 start_server
-wait_for
+wait_for "$url"
 restart=$(python3 -c "import time;print(f'{time.time() - $started:.1f}')")
 
 python3 - "$import_line" "$one" "$(cat "$work/two-a.txt")" "$two_b" "$status" "$rss" "$restart" "$duration" "$rss_warm" <<'PY'

@@ -7,18 +7,14 @@
 #   benchmark/load/memory.sh [visitors, default 300000]
 set -euo pipefail
 visitors=${1:-300000}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/tailor-memory.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
+source "$(dirname "$0")/common.sh" memory
+require_wrk
 dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
 url=http://127.0.0.1:18096
 dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --data "$work/data" --urls "$url" --Logging:LogLevel:Default=Warning >"$work/server.log" 2>&1 &
 pid=$!
 pids+=($pid)
-for _ in $(seq 1 240); do curl -sf "$url/health" >/dev/null && break; sleep 0.25; done
+wait_for "$url"
 admin=$(cat "$work/data/admin.key")
 master=$(curl -sf -X POST "$url/v1/accounts" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' -d '{"name":"memory"}' | python3 -c "import json,sys;print(json.load(sys.stdin)['master_key'])")
 curl -sf -X PUT "$url/v1/config?file=memory.yaml" -H "Authorization: TD1 $master" -H 'Content-Type: application/yaml' --data-binary @"$root/benchmark/load/memory.yaml" >/dev/null

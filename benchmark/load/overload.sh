@@ -8,11 +8,7 @@
 set -euo pipefail
 seconds=${1:-20}
 connections=${2:-128}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/tailor-overload.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/common.sh" overload
 
 echo "building Release..."
 dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
@@ -21,7 +17,7 @@ url=http://127.0.0.1:18095
 dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --data "$work/data" --urls "$url" \
   --Tailor:DemoProfiles=10000 --Logging:LogLevel:Default=Warning >"$work/server.log" 2>&1 &
 pids+=($!)
-for _ in $(seq 1 240); do curl -sf "$url/health" >/dev/null && break; sleep 0.25; done
+wait_for "$url"
 read -r master write token < <(python3 -c "import json;d=json.load(open('$work/data/demo.json'));print(d['master_key'],d['write_key'],d['token'])")
 apply() { # ingest limit
   sed "s/ingest_per_second: 20000/ingest_per_second: $1/; s/concurrent: 256/concurrent: 100000/" "$root/samples/demo.yaml" >"$work/load.yaml"

@@ -9,11 +9,7 @@
 #
 #   benchmark/load/recovery.sh        PROFILES=1000000 EVENTS=10000000 RESTARTS=3
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/tailor-recovery.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/common.sh" recovery
 profiles=${PROFILES:-1000000}
 events=${EVENTS:-10000000}
 restarts=${RESTARTS:-3}
@@ -25,12 +21,11 @@ start_server() {
   server_pid=$!
   pids+=($server_pid)
 }
-wait_health() { for _ in $(seq 1 2400); do curl -sf "$url/health" >/dev/null && return 0; sleep 0.05; done; echo "no answer"; exit 1; }
 stop_server() { kill "$server_pid"; while kill -0 "$server_pid" 2>/dev/null; do sleep 0.1; done; }
 
 echo "creating the demo with $profiles profiles..."
 start_server --demo --Tailor:DemoProfiles="$profiles"
-wait_health
+wait_for "$url"
 stop_server
 
 echo "writing $events events into the log..."
@@ -70,7 +65,7 @@ echo "  /health   lookup   personalization   RSS"
 for run in $(seq 1 "$restarts"); do
   started=$(date +%s.%N)
   start_server
-  wait_health
+  wait_for "$url"
   health=$(since "$started")
   curl -sf "$url/v5/ei?api_key=$lookup_key&email=customer$run@example.com" | grep -q '"age"' || { echo "lookup did not find the customer"; exit 1; }
   lookup=$(since "$started")

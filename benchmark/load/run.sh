@@ -13,18 +13,13 @@
 set -euo pipefail
 duration=${1:-20s}
 counts=${2:-"32 64 256"}
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=$(mktemp -d /tmp/tailor-load.XXXXXX)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
+source "$(dirname "$0")/common.sh" load
 
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
+require_wrk
 echo "building Release..."
 dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
 dotnet build -c Release "$root/benchmark/Baseline" -v q -nologo >/dev/null
 
-wait_for() { for _ in $(seq 1 360); do curl -sf "$1/health" >/dev/null && return 0; sleep 0.5; done; echo "$1 did not start"; exit 1; }
 
 baseline=http://127.0.0.1:18081
 tailor=http://127.0.0.1:18080

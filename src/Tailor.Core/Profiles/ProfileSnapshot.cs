@@ -22,7 +22,9 @@ public static class ProfileSnapshot
 
     private const byte TagScalar = 1, TagList = 2, TagSliding = 3, TagTotal = 4;
 
-    /// <summary>A stream and writer the thread keeps: a snapshot costs one array, its bytes (written on every call).</summary>
+    /// <summary>Streams, writer and reader the thread keeps (a profile is read and written on every call); larger ones are not kept.</summary>
+    private const int KeptCapacity = 256 * 1024;
+
     [ThreadStatic] private static MemoryStream? t_stream;
     [ThreadStatic] private static BinaryWriter? t_writer;
     [ThreadStatic] private static MemoryStream? t_readStream;
@@ -36,7 +38,7 @@ public static class ProfileSnapshot
         Write(state, writer);
         writer.Flush();
         var bytes = stream.ToArray();
-        if (stream.Capacity > 256 * 1024) (t_stream, t_writer) = (null, null);
+        if (stream.Capacity > KeptCapacity) (t_stream, t_writer) = (null, null);
         return bytes;
     }
 
@@ -116,12 +118,9 @@ public static class ProfileSnapshot
     }
 
     /// <summary>Reads a snapshot onto <paramref name="layout"/>. Throws <see cref="InvalidDataException"/> on a corrupt or unknown format.</summary>
-    public static ProfileState Read(ReadOnlySpan<byte> bytes, AttributeLayout layout) => Read(bytes.ToArray(), layout);
-
-    /// <inheritdoc cref="Read(ReadOnlySpan{byte}, AttributeLayout)"/>
-    public static ProfileState Read(byte[] bytes, AttributeLayout layout)
+    public static ProfileState Read(ReadOnlySpan<byte> bytes, AttributeLayout layout)
     {
-        if (bytes.Length < 4 || !bytes.AsSpan(0, 3).SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
+        if (bytes.Length < 4 || !bytes[..3].SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
         if (bytes[3] != Version) throw new InvalidDataException($"unsupported profile snapshot version {bytes[3]}");
         // A profile is read on every call: the stream and reader (with its string buffers) are the thread's.
         var stream = t_readStream ??= new MemoryStream(1024);
@@ -129,10 +128,10 @@ public static class ProfileSnapshot
         stream.SetLength(0);
         stream.Write(bytes);
         stream.Position = 20;
-        if (stream.Capacity > 256 * 1024) (t_readStream, t_reader) = (null, null);
+        if (stream.Capacity > KeptCapacity) ForgetReader();
         try
         {
-            var id = new Guid(bytes.AsSpan(4, 16), bigEndian: true);
+            var id = new Guid(bytes[4..20], bigEndian: true);
             var state = new ProfileState(id, r.ReadInt64(), layout) { UpdatedMs = r.ReadInt64(), EventCount = r.ReadInt64() };
             var identifiers = r.Read7BitEncodedInt();
             for (var i = 0; i < identifiers; i++)
@@ -165,21 +164,20 @@ public static class ProfileSnapshot
             if (stream.Position != stream.Length) throw new InvalidDataException("trailing bytes after the profile snapshot");
             return state;
         }
-        catch (Exception) when (ForgetReader())
-        {
-            throw; // not reached: the filter only drops the thread's reader (its decoder may hold a partial read)
-        }
         catch (EndOfStreamException)
         {
+            ForgetReader();
             throw new InvalidDataException("truncated profile snapshot");
+        }
+        catch
+        {
+            // The reader's decoder may hold part of a string: the thread starts with a new one.
+            ForgetReader();
+            throw;
         }
     }
 
-    private static bool ForgetReader()
-    {
-        (t_readStream, t_reader) = (null, null);
-        return false;
-    }
+    private static void ForgetReader() => (t_readStream, t_reader) = (null, null);
 
     /// <summary>Moves a profile onto another configuration's layout, keeping what still fits.</summary>
     internal static void Remap(ProfileState state, AttributeLayout layout)
