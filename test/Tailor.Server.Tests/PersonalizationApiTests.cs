@@ -54,6 +54,22 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Concurrent_events_and_merges_of_one_customer_are_each_applied_once()
+    {
+        var account = await Account();
+        const int devices = 12, perDevice = 6;
+        async Task Post(string body) => Assert.Equal(HttpStatusCode.OK, (await account.PostEvent(body)).StatusCode);
+        // Every device's events at once, then every device signing in with the same email at once (merging them all).
+        await Task.WhenAll(Enumerable.Range(0, devices * perDevice).Select(i => Post(Pageview($"together-{i % devices}"))));
+        await Task.WhenAll(Enumerable.Range(0, devices).Select(d => Post(Pageview($"together-{d}", email: "together@example.com"))));
+
+        var profile = await account.Profile("email", "together@example.com");
+        Assert.Equal(devices * (perDevice + 1), profile.GetProperty("events").GetInt32());
+        for (var d = 0; d < devices; d++)
+            Assert.Equal(profile.GetProperty("id").GetString(), (await account.Profile("td_client_id", $"together-{d}")).GetProperty("id").GetString());
+    }
+
+    [Fact]
     public async Task A_profile_keeps_200_identifiers_and_an_evicted_one_finds_it_no_more()
     {
         var account = await Account();

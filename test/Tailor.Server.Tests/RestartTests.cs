@@ -119,7 +119,7 @@ public sealed class RestartTests
 
         var management = server.Services.GetRequiredService<IGrainFactory>().GetGrain<IManagementGrain>(0);
         await management.ForceActivationCollection(TimeSpan.Zero);
-        var profiles = (await management.GetSimpleGrainStatistics()).Where(s => s.GrainType.Contains("ProfileGrain", StringComparison.Ordinal)).Sum(s => s.ActivationCount);
+        var profiles = (await management.GetSimpleGrainStatistics()).Where(s => s.GrainType.Contains("ProfilePartitionGrain", StringComparison.Ordinal)).Sum(s => s.ActivationCount);
         Assert.Equal(0, profiles);
 
         var after = (await account.Profile("td_client_id", "idle")).GetRawText();

@@ -1,0 +1,298 @@
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Tailor.Core;
+using Tailor.Core.Evaluation;
+using Tailor.Core.Events;
+using Tailor.Core.Identity;
+using Tailor.Core.Profiles;
+using Tailor.Server.Accounts;
+using Tailor.Server.Hosting;
+using Tailor.Server.Ingest;
+using Tailor.Server.Lookup;
+using Tailor.Storage;
+
+namespace Tailor.Server.Grains;
+
+/// <inheritdoc cref="IProfilePartitionGrain"/>
+[Reentrant]
+public sealed partial class ProfilePartitionGrain(
+    AccountDirectory accounts, GroupCommitLog log, IProfileStore store, LookupIndexes lookups, TimeProvider time,
+    IOptions<TailorOptions> options, ILogger<ProfilePartitionGrain> logger)
+    : Grain, IProfilePartitionGrain
+{
+    private long _accountId;
+    private string _audience = "";
+
+    /// <summary>
+    /// A profile as last committed. The state is kept in its snapshot encoding: a few hundred bytes
+    /// where the object form is a few kilobytes, and the bytes are written for the commit anyway.
+    /// A call reads them into a <see cref="ProfileState"/> (a microsecond or two).
+    /// </summary>
+    private struct Held
+    {
+        /// <summary>Null when the profile has no state (yet, or any more).</summary>
+        public byte[]? Snapshot;
+        /// <summary>The profile it was merged into, or empty.</summary>
+        public Guid MovedTo;
+        public long TouchedMs;
+    }
+
+    /// <summary>The profiles in memory; one that is absent is read from the store on its next call.</summary>
+    private readonly Dictionary<Guid, Held> _profiles = [];
+    private readonly KeyedTurns<Guid> _turns = new();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        (_accountId, _audience) = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        var idle = options.Value.IdleProfileTimeout;
+        var every = TimeSpan.FromSeconds(Math.Clamp(idle.TotalSeconds / 2, 1, 60));
+        this.RegisterGrainTimer(ForgetIdle, new GrainTimerCreationOptions(every, every));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Profiles idle for <see cref="TailorOptions.IdleProfileTimeout"/> leave memory (their state is in the store).</summary>
+    private Task ForgetIdle(CancellationToken cancellationToken)
+    {
+        var before = NowMs - (long)options.Value.IdleProfileTimeout.TotalMilliseconds;
+        List<Guid>? idle = null;
+        foreach (var (id, held) in _profiles)
+            if (held.TouchedMs < before && !_turns.IsBusy(id)) (idle ??= []).Add(id);
+        if (idle is not null)
+            foreach (var id in idle) _profiles.Remove(id);
+        return Task.CompletedTask;
+    }
+
+    private AudienceScope Scope => new(_accountId, _audience);
+
+    /// <summary>
+    /// The profile, read from the store on first use unless ID stitching has just created it (then
+    /// there is nothing to read: most first calls of a new visitor cost no store read at all).
+    /// </summary>
+    private async ValueTask<Held> Load(Guid id, bool createdByThisCall = false)
+    {
+        if (_profiles.TryGetValue(id, out var held)) return Keep(id, held);
+        held = default;
+        if (!createdByThisCall)
+        {
+            if (await store.LoadProfileAsync(Scope, id) is { } saved) held.Snapshot = saved.Snapshot;
+            else held.MovedTo = await store.FindAliasAsync(Scope, id) ?? Guid.Empty;
+        }
+        return Keep(id, held);
+    }
+
+    private Held Keep(Guid id, Held held)
+    {
+        held.TouchedMs = NowMs;
+        _profiles[id] = held;
+        return held;
+    }
+
+    /// <summary>The call's service in the configuration in force now (a new version may have removed it since the token was checked).</summary>
+    private CompiledService Service(string name) =>
+        accounts.Config(_accountId)?.Compiled.Services.GetValueOrDefault(name) ?? throw new ServiceNotConfiguredException(name);
+
+    private CompiledAudience? Audience() =>
+        accounts.Config(_accountId)?.Compiled.Audiences.GetValueOrDefault(_audience);
+
+    private long NowMs => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The committed profile as objects (laid out for the configuration in force), or null when there is none.</summary>
+    private static ProfileState? State(Held held, CompiledAudience audience) =>
+        held.Snapshot is null ? null : ProfileSnapshot.Read(held.Snapshot, audience.Layout);
+
+    public async Task<PersonalizeReply> Personalize(Guid id, PersonalizeCall call)
+    {
+        await _turns.Enter(id);
+        try
+        {
+            var held = await Load(id, call.Stitch.IsNew && call.Stitch.ProfileId == id);
+            if (held.MovedTo != Guid.Empty) return new PersonalizeReply { MovedTo = held.MovedTo };
+            var service = Service(call.Service);
+            var audience = service.Audience;
+            var now = NowMs;
+            // The state is built for this call; the partition keeps it (as bytes) only once it is committed.
+            var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
+
+            var merged = await AbsorbSources(id, call.Stitch, audience, state);
+            var evicted = state.AddIdentifiers(call.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
+            var data = call.Event;
+            if (data is null && !EventParser.TryParse(call.Body, out data, out var error))
+                throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
+            var applied = audience.ApplyEvent(state, $"{call.Database}.{call.Table}", data!, now);
+            var offers = Offers(service, id, state, data!, applied, call.IsPublic, call.Stitch.IsNew, now);
+
+            var item = new WriteItem
+            {
+                Scope = Scope,
+                Database = call.Database,
+                Table = call.Table,
+                Uuid = call.Uuid,
+                ClientUuid = call.ClientUuid,
+                Time = call.Time,
+                Body = call.Body,
+                ProfileId = id,
+                Snapshot = ProfileSnapshot.Write(state),
+                IdentitiesUpserted = [.. call.Stitch.Upserted.Select(i => new IdentityRecord(i.Key, i.Value, id))],
+                IdentitiesDeleted = [.. evicted.Select(i => (i.Key, i.Value))],
+                MergedProfiles = merged,
+            };
+            var seq = await Commit(item, state, call.Stitch, evicted, []);
+            return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = id };
+        }
+        finally
+        {
+            _turns.Exit(id);
+        }
+    }
+
+    public async Task<PersonalizeReply> Import(Guid id, ImportCall call)
+    {
+        await _turns.Enter(id);
+        try
+        {
+            var held = await Load(id);
+            if (held.MovedTo != Guid.Empty) return new PersonalizeReply { MovedTo = held.MovedTo };
+            if (Audience() is not { } audience) throw new InvalidOperationException($"audience `{_audience}` is not in the configuration");
+            var now = NowMs;
+            var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
+            var merged = await AbsorbSources(id, call.Stitch, audience, state);
+            var evicted = state.AddIdentifiers(call.Row.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
+            audience.ApplyImport(state, call.Row.Values.Select(v => (v.Attribute, v.ToValue())), call.Row.BatchSegments, now);
+            var item = new WriteItem
+            {
+                Scope = Scope,
+                Body = null,
+                ProfileId = id,
+                Snapshot = ProfileSnapshot.Write(state),
+                IdentitiesUpserted = [.. call.Stitch.Upserted.Select(i => new IdentityRecord(i.Key, i.Value, id))],
+                IdentitiesDeleted = [.. evicted.Select(i => (i.Key, i.Value))],
+                MergedProfiles = merged,
+                LookupKeys = call.Row.LookupKeys,
+            };
+            var seq = await Commit(item, state, call.Stitch, evicted, call.Row.LookupKeys);
+            return new PersonalizeReply { Seq = seq, ProfileId = id };
+        }
+        finally
+        {
+            _turns.Exit(id);
+        }
+    }
+
+    /// <summary>Takes over the state of the profiles the stitching decision merges into this one.</summary>
+    private async Task<List<Guid>> AbsorbSources(Guid id, StitchReply stitch, CompiledAudience audience, ProfileState state)
+    {
+        var merged = new List<Guid>();
+        foreach (var source in stitch.MergeSources)
+        {
+            if (source == id) continue;
+            var bytes = await GrainFactory.Profile(_accountId, _audience, source).Absorb(id);
+            merged.Add(source);
+            if (bytes is null) continue;
+            ProfileMerger.Merge(audience, state, [ProfileSnapshot.Read(bytes, audience.Layout)]);
+        }
+        return merged;
+    }
+
+    /// <summary>Makes the change durable, then adopts the new state and tells the identity and lookup indexes.</summary>
+    private async Task<long> Commit(WriteItem item, ProfileState state, StitchReply stitch, IReadOnlyList<Identifier> evicted, byte[][] lookupKeys)
+    {
+        long seq;
+        try
+        {
+            seq = await log.AppendAsync(item);
+        }
+        catch (EventLogUnavailableException)
+        {
+            // The store may be behind what was applied: read the profile from it on its next call.
+            _profiles.Remove(item.ProfileId);
+            await GrainFactory.Identity(_accountId, _audience).Reset();
+            throw;
+        }
+        Keep(item.ProfileId, new Held { Snapshot = item.Snapshot });
+        lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
+        if (evicted.Count > 0)
+            await GrainFactory.Identity(_accountId, _audience)
+                .Forget(item.ProfileId, [.. evicted.Select(i => new IdentifierDto(i.Key, i.Value))]);
+        return seq;
+    }
+
+    public async Task<PersonalizeReply> Evaluate(Guid id, PersonalizeCall call)
+    {
+        await _turns.Enter(id);
+        try
+        {
+            var held = await Load(id);
+            if (held.MovedTo != Guid.Empty) return new PersonalizeReply { MovedTo = held.MovedTo };
+            var service = Service(call.Service);
+            var now = NowMs;
+            var state = State(held, service.Audience) ?? service.Audience.NewProfile(id, now);
+            if (!EventParser.TryParse(call.Body, out var data, out _)) data = EventData.From();
+            // Nothing is applied: the event matches its key events as the first call did, the profile is as it is.
+            var matched = service.Audience.MatchKeyEvents($"{call.Database}.{call.Table}", data!, now);
+            var offers = Offers(service, id, state, data!, matched, call.IsPublic, profileIsNew: false, now);
+            return new PersonalizeReply { OffersJson = offers, ProfileId = id };
+        }
+        finally
+        {
+            _turns.Exit(id);
+        }
+    }
+
+    public async Task<byte[]?> Absorb(Guid id, Guid into)
+    {
+        await _turns.Enter(id);
+        try
+        {
+            var held = await Load(id);
+            Keep(id, new Held { MovedTo = into });
+            return held.Snapshot;
+        }
+        finally
+        {
+            _turns.Exit(id);
+        }
+    }
+
+    public async Task<EraseReply> Erase(Guid id)
+    {
+        await _turns.Enter(id);
+        try
+        {
+            var held = await Load(id);
+            if (held.MovedTo != Guid.Empty) return new EraseReply { MovedTo = held.MovedTo };
+            var state = Audience() is { } audience ? State(held, audience) : null;
+            var identifiers = state?.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value)).ToArray() ?? [];
+            // Forget everything; the next call reads the store, where the profile will be gone.
+            _profiles.Remove(id);
+            return new EraseReply { Identifiers = identifiers };
+        }
+        finally
+        {
+            _turns.Exit(id);
+        }
+    }
+
+    public async Task<byte[]?> Snapshot(Guid id)
+    {
+        await _turns.Enter(id);
+        try
+        {
+            return (await Load(id)).Snapshot;
+        }
+        finally
+        {
+            _turns.Exit(id);
+        }
+    }
+
+    private byte[] Offers(CompiledService service, Guid id, ProfileState state, EventData data, ApplyResult applied, bool isPublic, bool profileIsNew, long now)
+    {
+        var offers = PooledJson.Write((service, state, data, applied, isPublic, profileIsNew, now),
+            static (writer, c) => c.service.WriteOffers(writer, c.state, c.data, c.applied, c.isPublic, c.profileIsNew, c.now), out var summary);
+        if (summary.SectionsCut.Count > 0) LogSectionsCut(service.Name, id, string.Join(", ", summary.SectionsCut));
+        return offers;
+    }
+
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Warning, Message = "Service {Service}: sections {Sections} for profile {Profile} were left out to keep the answer within 10 KiB")]
+    private partial void LogSectionsCut(string service, Guid profile, string sections);
+}
