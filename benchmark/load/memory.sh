@@ -27,10 +27,14 @@ sleep 2
 before=$(rss)
 start=$(date +%s)
 sent=0
+round=1
 while [ "$sent" -lt "$visitors" ]; do
-  line=$(TAILOR_WRITE_KEY=$write TAILOR_TOKEN=$token wrk -t2 -c64 -d10s -s "$root/benchmark/load/memory.lua" "$url" | grep '^RESULT')
+  line=$(TAILOR_ROUND=$round TAILOR_WRITE_KEY=$write TAILOR_TOKEN=$token wrk -t2 -c64 -d10s -s "$root/benchmark/load/memory.lua" "$url" | grep '^RESULT')
   n=$(echo "$line" | sed 's/.*requests=\([0-9]*\).*/\1/')
+  failed=$(echo "$line" | sed 's/.*non2xx=\([0-9]*\).*/\1/')
+  [ "$failed" -eq 0 ] || { echo "memory.sh: $failed calls were not answered 200: $line" >&2; exit 1; }
   sent=$((sent + n))
+  round=$((round + 1))
 done
 sleep 5
 after=$(rss)

@@ -49,20 +49,32 @@ public sealed class SnapshotTests
         Assert.True(h.Audience.InSegment(copy, "big"));
     }
 
-    /// <summary>
-    /// The v1 bytes of <see cref="Sample"/>. If this test fails the format changed: bump
-    /// <see cref="ProfileSnapshot.Version"/> and keep a reader for version 1 instead of editing this.
-    /// </summary>
+    /// <summary>The v1 bytes of <see cref="Sample"/> (written until v2): stores hold them, so they still load.</summary>
     private const string FrozenV1 =
         "VFBTAQGaAAAAAHAAgAAAAAAAAAEAqNp2mwEAAIBzf3ebAQAAAwAAAAAAAAACB3VzZXJfaWQCdTEAqNp2mwEAAAVlbWFpbAZhQHguaW8AqNp2mwEAAAECNDICBmFjdGl2ZQNiaWcIBGxhc3QBgHN/d5sBAAACA2hhdAVwcmljZQEAqNp2mwEAAAMAAAAAAAApQAR0YWdzAoBzf3ebAQAAAgIBYoBzf3ebAQAAAgFhAKjadpsBAAAFdmlld3MDgHN/d5sBAAADAIQMJAAAAACA7jYAAAAAAABcJgUAAAAABADwEQEAAAAAAAAAAAAAAAhAApB9BwAAAAAAAAAAAAAA8D8ByMWzAAAAAAAAAAAAAAAAQAKTfQcAAAAAAAAAAAAAAABABXNwZW50BIBzf3ebAQAAAAAAAABAj0AAAAAAAMBiQAR0aWVyAYBzf3ebAQAABRB7ImxldmVsIjoiZ29sZCJ9BGNpdHkBAKjadpsBAAACBE9zbG8Gc2VjcmV0AQCo2nabAQAAAgFz";
+
+    /// <summary>
+    /// The v2 bytes of <see cref="Sample"/>. If this test fails the format changed: bump
+    /// <see cref="ProfileSnapshot.Version"/> and keep a reader for versions 1 and 2 instead of editing this.
+    /// </summary>
+    private const string FrozenV2 =
+        "VFBTAgGaAAAAAHAAgAAAAAAAAAGAc393mwEAAICupgoDAgd1c2VyX2lkAnUxgK6mCgVlbWFpbAZhQHguaW+ArqYKAQI0MgIGYWN0aXZlA2JpZwgEbGFzdAEAAgNoYXQFcHJpY2UBgK6mCgMAAAAAAAApQAR0YWdzAgACAgFiAAIBYYCupgoFdmlld3MDAAOAiLKgAoDd2wGAuJkpBADgxwgAAAAAAAAIQAKg9jsAAAAAAADwPwGQl54LAAAAAAAAAEACpvY7AAAAAAAAAEAFc3BlbnQEAAAAAAAAQI9AAAAAAADAYkAEdGllcgEABRB7ImxldmVsIjoiZ29sZCJ9BGNpdHkBgK6mCgIET3NsbwZzZWNyZXQBgK6mCgIBcw==";
 
     [Fact]
     public void The_snapshot_format_is_frozen()
     {
         var (h, state) = Sample();
         var bytes = ProfileSnapshot.Write(state);
-        Assert.Equal(FrozenV1, Convert.ToBase64String(bytes));
+        Assert.Equal(FrozenV2, Convert.ToBase64String(bytes));
+        AssertSameProfile(h, state, ProfileSnapshot.Read(Convert.FromBase64String(FrozenV2), h.Audience.Layout));
+    }
+
+    [Fact]
+    public void A_version_1_snapshot_still_loads()
+    {
+        var (h, state) = Sample();
         AssertSameProfile(h, state, ProfileSnapshot.Read(Convert.FromBase64String(FrozenV1), h.Audience.Layout));
+        Assert.True(ProfileSnapshot.Write(state).Length < Convert.FromBase64String(FrozenV1).Length * 3 / 4);
     }
 
     [Fact]
@@ -100,6 +112,7 @@ public sealed class SnapshotTests
     [InlineData("VFBT")]
     [InlineData("WFBTAQ==")]
     [InlineData("VFBTAg==")]
+    [InlineData("VFBTAw==")]
     [InlineData("VFBTAQGaAAAAAHAAgAAAAAAAAAEAILA7")]
     public void A_corrupt_snapshot_is_rejected_with_InvalidDataException(string base64)
     {

@@ -13,11 +13,16 @@ namespace Tailor.Core.Profiles;
 /// with body: 1 scalar = value; 2 list = varint n × (value, at:i64); 3 sliding = varint w × window:i64,
 /// varint b × (window:varint, number:i64, sum:f64); 4 total = base:f64, sum:f64; and value =
 /// kind:u8 then str (string, json), f64 (number) or u8 (bool).</para>
-/// The format is frozen by a test; a change needs a new version number and a reader for the old one.
+/// <para>Format v2 (written now) is v1 with the times as varints: <c>"TPS" 0x02 | id:16 | updated:i64 |
+/// created:time | events:varint | ...</c>, where every other time (created, identifier added, attribute
+/// updated, list entry at) is a "time" = the zigzag varint of <c>updated - t</c> (one to four bytes
+/// instead of eight), window lengths are varints and bucket numbers zigzag varints. About a quarter
+/// smaller for a profile of 20 attributes; the partitions keep every active profile in this form.</para>
+/// Both formats are frozen by tests; a change needs a new version number and a reader for the old ones.
 /// </summary>
 public static class ProfileSnapshot
 {
-    public const byte Version = 1;
+    public const byte Version = 2;
     private static ReadOnlySpan<byte> Magic => "TPS"u8;
 
     private const byte TagScalar = 1, TagList = 2, TagSliding = 3, TagTotal = 4;
@@ -50,64 +55,71 @@ public static class ProfileSnapshot
 
     private static void Write(ProfileState state, BinaryWriter w)
     {
+        var updated = state.UpdatedMs;
         w.Write(Magic);
         w.Write(Version);
         w.Write(state.Id.ToByteArray(bigEndian: true));
-        w.Write(state.CreatedMs);
-        w.Write(state.UpdatedMs);
-        w.Write(state.EventCount);
+        w.Write(updated);
+        WriteTime(w, state.CreatedMs, updated);
+        w.Write7BitEncodedInt64(state.EventCount);
         w.Write7BitEncodedInt(state.Identifiers.Count);
         foreach (var id in state.Identifiers)
         {
             w.Write(id.Identifier.Key);
             w.Write(id.Identifier.Value);
-            w.Write(id.AddedMs);
+            WriteTime(w, id.AddedMs, updated);
         }
         w.Write7BitEncodedInt(state.BatchSegments.Length);
         foreach (var segment in state.BatchSegments) w.Write(segment);
-        var segments = state.Layout.Segments.Where((_, i) => state.InSegment(i)).ToList();
-        w.Write7BitEncodedInt(segments.Count);
-        foreach (var segment in segments) w.Write(segment);
+        var layout = state.Layout;
+        var segments = 0;
+        for (var i = 0; i < layout.Segments.Count; i++)
+            if (state.InSegment(i)) segments++;
+        w.Write7BitEncodedInt(segments);
+        for (var i = 0; i < layout.Segments.Count; i++)
+            if (state.InSegment(i)) w.Write(layout.Segments[i]);
 
-        var attributes = state.Layout.Attributes.Where(a => state.Attributes[a.Slot] is not null).ToList();
-        w.Write7BitEncodedInt(attributes.Count);
-        foreach (var definition in attributes)
+        var attributes = 0;
+        foreach (var definition in layout.Attributes)
+            if (state.Attributes[definition.Slot] is not null) attributes++;
+        w.Write7BitEncodedInt(attributes);
+        foreach (var definition in layout.Attributes)
         {
-            var attribute = state.Attributes[definition.Slot]!;
+            if (state.Attributes[definition.Slot] is not { } attribute) continue;
             w.Write(definition.Name);
             switch (attribute)
             {
                 case ScalarState scalar:
                     w.Write(TagScalar);
-                    w.Write(scalar.UpdatedMs);
+                    WriteTime(w, scalar.UpdatedMs, updated);
                     WriteValue(w, scalar.Value);
                     break;
                 case ListState list:
                     w.Write(TagList);
-                    w.Write(list.UpdatedMs);
+                    WriteTime(w, list.UpdatedMs, updated);
                     w.Write7BitEncodedInt(list.Count);
                     foreach (var entry in list.Entries)
                     {
                         WriteValue(w, entry.Value);
-                        w.Write(entry.AtMs);
+                        WriteTime(w, entry.AtMs, updated);
                     }
                     break;
                 case SlidingCounterState sliding:
                     w.Write(TagSliding);
-                    w.Write(sliding.UpdatedMs);
+                    WriteTime(w, sliding.UpdatedMs, updated);
                     w.Write7BitEncodedInt(definition.WindowsMs.Length);
-                    foreach (var window in definition.WindowsMs) w.Write(window);
+                    foreach (var window in definition.WindowsMs) w.Write7BitEncodedInt64(window);
                     w.Write7BitEncodedInt(sliding.BucketCount);
                     foreach (var bucket in sliding.Buckets)
                     {
                         w.Write7BitEncodedInt(bucket.Window);
-                        w.Write(bucket.Number);
+                        w.Write7BitEncodedInt64(ZigZag(bucket.Number));
                         w.Write(bucket.Sum);
                     }
                     break;
                 case TotalCounterState total:
                     w.Write(TagTotal);
-                    w.Write(total.UpdatedMs);
+                    WriteTime(w, total.UpdatedMs, updated);
                     w.Write(total.Base);
                     w.Write(total.Sum);
                     break;
@@ -117,11 +129,27 @@ public static class ProfileSnapshot
         }
     }
 
+    private static long ZigZag(long value) => (value << 1) ^ (value >> 63);
+    private static long UnZigZag(long value) => (long)((ulong)value >> 1) ^ -(value & 1);
+
+    /// <summary>A time relative to the profile's last update (v2): usually a few bytes.</summary>
+    private static void WriteTime(BinaryWriter w, long ms, long updated) => w.Write7BitEncodedInt64(ZigZag(updated - ms));
+
+    /// <summary>Reads what differs between the versions: times, window lengths, bucket numbers.</summary>
+    private readonly struct Format(BinaryReader r, bool v1, long updated)
+    {
+        public long Time() => v1 ? r.ReadInt64() : updated - UnZigZag(r.Read7BitEncodedInt64());
+        public long Window() => v1 ? r.ReadInt64() : r.Read7BitEncodedInt64();
+        public long BucketNumber() => v1 ? r.ReadInt64() : UnZigZag(r.Read7BitEncodedInt64());
+    }
+
     /// <summary>Reads a snapshot onto <paramref name="layout"/>. Throws <see cref="InvalidDataException"/> on a corrupt or unknown format.</summary>
     public static ProfileState Read(ReadOnlySpan<byte> bytes, AttributeLayout layout)
     {
         if (bytes.Length < 4 || !bytes[..3].SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
-        if (bytes[3] != Version) throw new InvalidDataException($"unsupported profile snapshot version {bytes[3]}");
+        if (bytes[3] is not (1 or Version)) throw new InvalidDataException($"unsupported profile snapshot version {bytes[3]}");
+        if (bytes.Length < 20) throw new InvalidDataException("truncated profile snapshot");
+        var v1 = bytes[3] == 1;
         // A profile is read on every call: the stream and reader (with its string buffers) are the thread's.
         var stream = t_readStream ??= new MemoryStream(1024);
         var r = t_reader ??= new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
@@ -132,10 +160,22 @@ public static class ProfileSnapshot
         try
         {
             var id = new Guid(bytes[4..20], bigEndian: true);
-            var state = new ProfileState(id, r.ReadInt64(), layout) { UpdatedMs = r.ReadInt64(), EventCount = r.ReadInt64() };
+            ProfileState state;
+            Format f;
+            if (v1)
+            {
+                state = new ProfileState(id, r.ReadInt64(), layout) { UpdatedMs = r.ReadInt64(), EventCount = r.ReadInt64() };
+                f = new Format(r, v1, state.UpdatedMs);
+            }
+            else
+            {
+                var updated = r.ReadInt64();
+                f = new Format(r, v1, updated);
+                state = new ProfileState(id, f.Time(), layout) { UpdatedMs = updated, EventCount = r.Read7BitEncodedInt64() };
+            }
             var identifiers = r.Read7BitEncodedInt();
             for (var i = 0; i < identifiers; i++)
-                state.AddIdentifier(new ProfileIdentifier(new Identifier(r.ReadString(), r.ReadString()), r.ReadInt64()));
+                state.AddIdentifier(new ProfileIdentifier(new Identifier(r.ReadString(), r.ReadString()), f.Time()));
             var batch = new string[r.Read7BitEncodedInt()];
             for (var i = 0; i < batch.Length; i++) batch[i] = r.ReadString();
             state.SetBatchSegments(batch);
@@ -150,12 +190,12 @@ public static class ProfileSnapshot
             {
                 var definition = layout.Find(r.ReadString());
                 var tag = r.ReadByte();
-                var updated = r.ReadInt64();
+                var updated = f.Time();
                 AttributeState? attribute = tag switch
                 {
                     TagScalar => new ScalarState { Value = ReadValue(r), UpdatedMs = updated },
-                    TagList => ReadList(r, definition, updated),
-                    TagSliding => ReadSliding(r, definition, updated),
+                    TagList => ReadList(r, f, definition, updated),
+                    TagSliding => ReadSliding(r, f, definition, updated),
                     TagTotal => new TotalCounterState { Base = r.ReadDouble(), Sum = r.ReadDouble(), UpdatedMs = updated },
                     _ => throw new InvalidDataException($"unknown attribute tag {tag}"),
                 };
@@ -168,6 +208,11 @@ public static class ProfileSnapshot
         {
             ForgetReader();
             throw new InvalidDataException("truncated profile snapshot");
+        }
+        catch (FormatException ex)
+        {
+            ForgetReader();
+            throw new InvalidDataException($"corrupt profile snapshot: {ex.Message}");
         }
         catch
         {
@@ -197,26 +242,26 @@ public static class ProfileSnapshot
         _ => false,
     };
 
-    private static ListState ReadList(BinaryReader r, AttributeDefinition? definition, long updated)
+    private static ListState ReadList(BinaryReader r, Format f, AttributeDefinition? definition, long updated)
     {
         var entries = new ListEntry[r.Read7BitEncodedInt()];
-        for (var i = 0; i < entries.Length; i++) entries[i] = new ListEntry(ReadValue(r), r.ReadInt64());
+        for (var i = 0; i < entries.Length; i++) entries[i] = new ListEntry(ReadValue(r), f.Time());
         var list = new ListState();
         list.Set(entries, definition?.MaxItems ?? entries.Length);
         list.UpdatedMs = updated;
         return list;
     }
 
-    private static SlidingCounterState ReadSliding(BinaryReader r, AttributeDefinition? definition, long updated)
+    private static SlidingCounterState ReadSliding(BinaryReader r, Format f, AttributeDefinition? definition, long updated)
     {
         var windows = new long[r.Read7BitEncodedInt()];
-        for (var i = 0; i < windows.Length; i++) windows[i] = r.ReadInt64();
+        for (var i = 0; i < windows.Length; i++) windows[i] = f.Window();
         var counter = new SlidingCounterState { UpdatedMs = updated };
         var buckets = r.Read7BitEncodedInt();
         for (var i = 0; i < buckets; i++)
         {
             var window = r.Read7BitEncodedInt();
-            var number = r.ReadInt64();
+            var number = f.BucketNumber();
             var sum = r.ReadDouble();
             // Windows are matched by length: a bucket's number only means something for its width.
             var target = definition is null || window >= windows.Length ? -1 : Array.IndexOf(definition.WindowsMs, windows[window]);

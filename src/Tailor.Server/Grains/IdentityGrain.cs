@@ -12,7 +12,7 @@ namespace Tailor.Server.Grains;
 public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time) : Grain, IIdentityGrain
 {
     private Dictionary<Identifier, Guid>? _index;
-    private Dictionary<Guid, List<Identifier>>? _byProfile;
+    private Dictionary<Guid, ProfileIdentifiers>? _byProfile;
 
     private AudienceScope Scope
     {
@@ -30,21 +30,21 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         var scope = Scope;
         var count = await store.CountIdentitiesAsync(scope);
         var index = new Dictionary<Identifier, Guid>(count);
-        var byProfile = new Dictionary<Guid, List<Identifier>>(count);
+        var byProfile = new Dictionary<Guid, ProfileIdentifiers>(count);
+        // The stitching key names are few: one string each instead of one per stored identifier.
+        var keys = new Dictionary<string, string>();
         foreach (var record in store.ScanIdentities(scope))
         {
-            var identifier = new Identifier(record.Key, record.Value);
+            if (!keys.TryGetValue(record.Key, out var key)) keys[record.Key] = key = record.Key;
+            var identifier = new Identifier(key, record.Value);
             index[identifier] = record.ProfileId;
             Members(byProfile, record.ProfileId).Add(identifier);
         }
         (_index, _byProfile) = (index, byProfile);
     }
 
-    private static List<Identifier> Members(Dictionary<Guid, List<Identifier>> byProfile, Guid profile)
-    {
-        if (!byProfile.TryGetValue(profile, out var list)) byProfile[profile] = list = [];
-        return list;
-    }
+    private static ref ProfileIdentifiers Members(Dictionary<Guid, ProfileIdentifiers> byProfile, Guid profile) =>
+        ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(byProfile, profile, out _);
 
     public async Task<StitchReply> Resolve(IdentifierDto[] identifiers)
     {
@@ -66,7 +66,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         foreach (var source in sources)
         {
             if (!_byProfile!.Remove(source, out var moved)) continue;
-            foreach (var identifier in moved)
+            foreach (var identifier in moved.ToList())
             {
                 _index![identifier] = target;
                 Members(_byProfile, target).Add(identifier);
@@ -211,7 +211,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         await UntilCommitted(reply);
         // Held in this grain's turn: no event of the audience is stitched meanwhile.
         var erased = await GrainFactory.Profile(Scope.AccountId, Scope.Audience, profileId).Erase();
-        var identifiers = _byProfile!.Remove(profileId, out var held) ? held : [];
+        var identifiers = _byProfile!.Remove(profileId, out var held) ? held.ToList() : [];
         foreach (var id in identifiers) _index.Remove(id);
         foreach (var dto in erased.Identifiers) _index.Remove(new Identifier(dto.Key, dto.Value));
         var events = await store.EraseProfileAsync(Scope, profileId);
@@ -234,7 +234,8 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
             if (_index!.TryGetValue(identifier, out var owner) && owner == profileId)
             {
                 _index.Remove(identifier);
-                if (_byProfile!.TryGetValue(profileId, out var list)) list.Remove(identifier);
+                ref var members = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_byProfile!, profileId);
+                if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref members)) members.Remove(identifier);
             }
         }
     }
