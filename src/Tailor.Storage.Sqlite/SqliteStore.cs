@@ -354,7 +354,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             using var connection = Open();
             var frames = Checkpoint(connection);
             if (frames < _walRestartFrames) return;
-            for (var pass = 0; pass < 4; pass++)
+            for (var pass = 0; pass < 8; pass++)
             {
                 var now = Checkpoint(connection);
                 if (now - frames < CatchUpFrames) break;
@@ -368,13 +368,17 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         }
     }
 
-    /// <summary>256 MiB of 4 KiB pages: under full load the writer is held once every few seconds.</summary>
-    public const int DefaultWalRestartFrames = 64 * 1024;
+    /// <summary>
+    /// 1 GiB of 4 KiB pages. The last pass holds the writer for tens to a few hundred milliseconds on
+    /// the development machine whatever the WAL's size, so the bound is set high: at full load the
+    /// writer is held about once every 15 s; a restart after a crash reads at most this much WAL.
+    /// </summary>
+    public const int DefaultWalRestartFrames = 256 * 1024;
 
     private readonly int _walRestartFrames;
 
     /// <summary>A pass that found fewer new frames than this is close enough to hold the writer for the rest.</summary>
-    private const int CatchUpFrames = 1024;
+    private const int CatchUpFrames = 256;
 
     private int _maintaining;
 
