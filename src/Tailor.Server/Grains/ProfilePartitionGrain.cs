@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Tailor.Core;
@@ -23,42 +25,51 @@ public sealed partial class ProfilePartitionGrain(
     private long _accountId;
     private string _audience = "";
 
+    /// <summary>A profile as found: its committed snapshot (null when it has none), or the profile it was merged into.</summary>
+    private readonly record struct Held(byte[]? Snapshot, Guid MovedTo);
+
     /// <summary>
-    /// A profile as last committed. The state is kept in its snapshot encoding: a few hundred bytes
-    /// where the object form is a few kilobytes, and the bytes are written for the commit anyway.
-    /// A call reads them into a <see cref="ProfileState"/> (a microsecond or two).
+    /// A profile in memory: its state as last committed, in its snapshot encoding (a few hundred bytes
+    /// where the object form is a few kilobytes, and the bytes are written for the commit anyway; a call
+    /// reads them into a <see cref="ProfileState"/> in a microsecond or two), and when it was last used,
+    /// in seconds since the partition started. Sixteen bytes beside the snapshot: a million of them are resident.
     /// </summary>
-    private struct Held
+    private struct Resident
     {
-        /// <summary>Null when the profile has no state (yet, or any more).</summary>
         public byte[]? Snapshot;
-        /// <summary>The profile it was merged into, or empty.</summary>
-        public Guid MovedTo;
-        public long TouchedMs;
+        public int TouchedS;
     }
 
     /// <summary>The profiles in memory; one that is absent is read from the store on its next call.</summary>
-    private readonly Dictionary<Guid, Held> _profiles = [];
+    private readonly Dictionary<Guid, Resident> _profiles = [];
+    /// <summary>Profiles merged into another (rare), kept apart so that every resident profile is smaller.</summary>
+    private readonly Dictionary<Guid, (Guid Into, int TouchedS)> _moved = [];
     private readonly KeyedTurns<Guid> _turns = new();
+    private long _startedMs;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_accountId, _audience) = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        _startedMs = NowMs;
         var idle = options.Value.IdleProfileTimeout;
         var every = TimeSpan.FromSeconds(Math.Clamp(idle.TotalSeconds / 2, 1, 60));
         this.RegisterGrainTimer(ForgetIdle, new GrainTimerCreationOptions(every, every));
         return Task.CompletedTask;
     }
 
+    private int NowS => (int)((NowMs - _startedMs) / 1000);
+
     /// <summary>Profiles idle for <see cref="TailorOptions.IdleProfileTimeout"/> leave memory (their state is in the store).</summary>
     private Task ForgetIdle(CancellationToken cancellationToken)
     {
-        var before = NowMs - (long)options.Value.IdleProfileTimeout.TotalMilliseconds;
+        var before = NowS - (int)options.Value.IdleProfileTimeout.TotalSeconds;
         List<Guid>? idle = null;
-        foreach (var (id, held) in _profiles)
-            if (held.TouchedMs < before && !_turns.IsBusy(id)) (idle ??= []).Add(id);
+        foreach (var (id, resident) in _profiles)
+            if (resident.TouchedS < before && !_turns.IsBusy(id)) (idle ??= []).Add(id);
+        foreach (var (id, moved) in _moved)
+            if (moved.TouchedS < before && !_turns.IsBusy(id)) (idle ??= []).Add(id);
         if (idle is not null)
-            foreach (var id in idle) _profiles.Remove(id);
+            foreach (var id in idle) Forget(id);
         return Task.CompletedTask;
     }
 
@@ -70,21 +81,36 @@ public sealed partial class ProfilePartitionGrain(
     /// </summary>
     private async ValueTask<Held> Load(Guid id, bool createdByThisCall = false)
     {
-        if (_profiles.TryGetValue(id, out var held)) return Keep(id, held);
-        held = default;
-        if (!createdByThisCall)
+        ref var resident = ref CollectionsMarshal.GetValueRefOrNullRef(_profiles, id);
+        if (!Unsafe.IsNullRef(ref resident))
         {
-            if (await store.LoadProfileAsync(Scope, id) is { } saved) held.Snapshot = saved.Snapshot;
-            else held.MovedTo = await store.FindAliasAsync(Scope, id) ?? Guid.Empty;
+            resident.TouchedS = NowS;
+            return new Held(resident.Snapshot, Guid.Empty);
         }
-        return Keep(id, held);
+        if (_moved.TryGetValue(id, out var moved)) return new Held(null, moved.Into);
+        if (createdByThisCall) return Keep(id, null);
+        if (await store.LoadProfileAsync(Scope, id) is { } saved) return Keep(id, saved.Snapshot);
+        if (await store.FindAliasAsync(Scope, id) is { } into) return MarkMoved(id, into);
+        return Keep(id, null);
     }
 
-    private Held Keep(Guid id, Held held)
+    private Held Keep(Guid id, byte[]? snapshot)
     {
-        held.TouchedMs = NowMs;
-        _profiles[id] = held;
-        return held;
+        _profiles[id] = new Resident { Snapshot = snapshot, TouchedS = NowS };
+        return new Held(snapshot, Guid.Empty);
+    }
+
+    private Held MarkMoved(Guid id, Guid into)
+    {
+        _profiles.Remove(id);
+        _moved[id] = (into, NowS);
+        return new Held(null, into);
+    }
+
+    private void Forget(Guid id)
+    {
+        _profiles.Remove(id);
+        _moved.Remove(id);
     }
 
     /// <summary>The call's service in the configuration in force now (a new version may have removed it since the token was checked).</summary>
@@ -204,11 +230,11 @@ public sealed partial class ProfilePartitionGrain(
         catch (EventLogUnavailableException)
         {
             // The store may be behind what was applied: read the profile from it on its next call.
-            _profiles.Remove(item.ProfileId);
+            Forget(item.ProfileId);
             await GrainFactory.Identity(_accountId, _audience).Reset();
             throw;
         }
-        Keep(item.ProfileId, new Held { Snapshot = item.Snapshot });
+        Keep(item.ProfileId, item.Snapshot);
         lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
         if (evicted.Count > 0)
             await GrainFactory.Identity(_accountId, _audience)
@@ -244,7 +270,7 @@ public sealed partial class ProfilePartitionGrain(
         try
         {
             var held = await Load(id);
-            Keep(id, new Held { MovedTo = into });
+            MarkMoved(id, into);
             return held.Snapshot;
         }
         finally
@@ -263,7 +289,7 @@ public sealed partial class ProfilePartitionGrain(
             var state = Audience() is { } audience ? State(held, audience) : null;
             var identifiers = state?.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value)).ToArray() ?? [];
             // Forget everything; the next call reads the store, where the profile will be gone.
-            _profiles.Remove(id);
+            Forget(id);
             return new EraseReply { Identifiers = identifiers };
         }
         finally
