@@ -1,3 +1,5 @@
+using Microsoft.Extensions.DependencyInjection;
+using Tailor.Server.Grains;
 using System.Net;
 using System.Text;
 
@@ -67,6 +69,38 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
         Assert.Equal(devices * (perDevice + 1), profile.GetProperty("events").GetInt32());
         for (var d = 0; d < devices; d++)
             Assert.Equal(profile.GetProperty("id").GetString(), (await account.Profile("td_client_id", $"together-{d}")).GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public async Task A_merge_of_two_profiles_of_one_partition_completes()
+    {
+        var account = await Account();
+        await account.PostEvent(Pageview("partition-source"));
+        var source = Guid.Parse((await account.Profile("td_client_id", "partition-source")).GetProperty("id").GetString()!);
+        // A new profile in the source's partition absorbs it: the partition grain calls itself while the merging call waits.
+        var target = Enumerable.Range(0, 100_000).Select(_ => Guid.CreateVersion7()).First(g => GrainKeys.PartitionOf(g) == GrainKeys.PartitionOf(source));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var call = new PersonalizeCall
+        {
+            AccountId = account.Id,
+            Audience = "shoppers",
+            Service = "web",
+            Database = "demo_db",
+            Table = "pageviews",
+            Body = Encoding.UTF8.GetBytes($$"""{"td_client_id":"partition-target","td_path":"/retail/x","time":{{now}},"uuid":"partition-merge"}"""),
+            Uuid = "partition-merge",
+            Time = now,
+            Identifiers = [new IdentifierDto("td_client_id", "partition-target")],
+            Stitch = new StitchReply { ProfileId = target, IsNew = true, MergeSources = [source] },
+        };
+        var grains = fixture.Server.Services.GetRequiredService<IGrainFactory>();
+        var reply = await grains.Profile(account.Id, "shoppers", target).Personalize(call).WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.Null(reply.MovedTo);
+        Assert.Equal(target, (await grains.Profile(account.Id, "shoppers", source).Evaluate(call)).MovedTo);
+        var merged = Tailor.Core.Profiles.ProfileSnapshot.Read((await grains.Profile(account.Id, "shoppers", target).Snapshot())!,
+            fixture.Server.Services.GetRequiredService<Tailor.Server.Accounts.AccountDirectory>().Config(account.Id)!.Compiled.Audiences["shoppers"].Layout);
+        Assert.Equal(2, merged.EventCount);
     }
 
     [Fact]
