@@ -400,6 +400,11 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             if (NativeSqlite.sqlite3_file_control(connection.Handle!.DangerousGetHandle(), "main", NativeSqlite.FileControlFilePointer, slot) != 0) return;
             file = System.Runtime.InteropServices.Marshal.ReadIntPtr(slot);
         }
+        catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Another SQLite provider than e_sqlite3: the held pass then does the whole fsync (slower, as correct).
+            return;
+        }
         finally
         {
             System.Runtime.InteropServices.Marshal.FreeHGlobal(slot);
