@@ -390,30 +390,22 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     /// (<c>SQLITE_FCNTL_FILE_POINTER</c>, then the VFS's <c>xSync</c>). Opening the file separately is
     /// not an option: closing any descriptor of it would drop the process's POSIX locks on it.
     /// </summary>
-    private static void SyncDatabaseFile(SqliteConnection connection)
+    private static unsafe void SyncDatabaseFile(SqliteConnection connection)
     {
-        var file = IntPtr.Zero;
-        var slot = System.Runtime.InteropServices.Marshal.AllocHGlobal(IntPtr.Size);
+        IntPtr file;
         try
         {
-            System.Runtime.InteropServices.Marshal.WriteIntPtr(slot, IntPtr.Zero);
-            if (NativeSqlite.sqlite3_file_control(connection.Handle!.DangerousGetHandle(), "main", NativeSqlite.FileControlFilePointer, slot) != 0) return;
-            file = System.Runtime.InteropServices.Marshal.ReadIntPtr(slot);
+            if (NativeSqlite.sqlite3_file_control(connection.Handle!.DangerousGetHandle(), "main", NativeSqlite.FileControlFilePointer, out file) != 0) return;
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {
             // Another SQLite provider than e_sqlite3: the held pass then does the whole fsync (slower, as correct).
             return;
         }
-        finally
-        {
-            System.Runtime.InteropServices.Marshal.FreeHGlobal(slot);
-        }
         if (file == IntPtr.Zero) return;
         // sqlite3_file starts with its sqlite3_io_methods*: { int iVersion; xClose, xRead, xWrite, xTruncate, xSync, ... }.
-        var methods = System.Runtime.InteropServices.Marshal.ReadIntPtr(file);
-        var xSync = System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<NativeSqlite.SyncFile>(
-            System.Runtime.InteropServices.Marshal.ReadIntPtr(methods, 5 * IntPtr.Size));
+        var methods = *(IntPtr**)file;
+        var xSync = (delegate* unmanaged[Cdecl]<IntPtr, int, int>)methods[5];
         var rc = xSync(file, NativeSqlite.SyncNormal);
         if (rc != 0) throw new SqliteException($"syncing {connection.DataSource} failed", rc);
     }
@@ -595,18 +587,4 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         _hotReaders.Dispose();
         _writer.Dispose();
     }
-}
-
-/// <summary>The SQLite C functions Microsoft.Data.Sqlite does not expose (the library it loads).</summary>
-internal static partial class NativeSqlite
-{
-    public const int FileControlFilePointer = 7;
-    public const int SyncNormal = 2;
-
-    [System.Runtime.InteropServices.UnmanagedFunctionPointer(System.Runtime.InteropServices.CallingConvention.Cdecl)]
-    public delegate int SyncFile(IntPtr file, int flags);
-
-    [System.Runtime.InteropServices.LibraryImport("e_sqlite3", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
-    [System.Runtime.InteropServices.UnmanagedCallConv(CallConvs = [typeof(System.Runtime.CompilerServices.CallConvCdecl)])]
-    public static partial int sqlite3_file_control(IntPtr db, string zDbName, int op, IntPtr pArg);
 }

@@ -31,12 +31,9 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         var count = await store.CountIdentitiesAsync(scope);
         var index = new Dictionary<Identifier, Guid>(count);
         var byProfile = new Dictionary<Guid, ProfileIdentifiers>(count);
-        // The stitching key names are few: one string each instead of one per stored identifier.
-        var keys = new Dictionary<string, string>();
         foreach (var record in store.ScanIdentities(scope))
         {
-            if (!keys.TryGetValue(record.Key, out var key)) keys[record.Key] = key = record.Key;
-            var identifier = new Identifier(key, record.Value);
+            var identifier = new Identifier(record.Key, record.Value);
             index[identifier] = record.ProfileId;
             Members(byProfile, record.ProfileId).Add(identifier);
         }
