@@ -11,8 +11,8 @@ namespace Tailor.Server.Grains;
 /// <inheritdoc cref="IIdentityGrain"/>
 public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time) : Grain, IIdentityGrain
 {
-    private Dictionary<Identifier, Guid>? _index;
-    private Dictionary<Guid, ProfileIdentifiers>? _byProfile;
+    private ShardedDictionary<Identifier, Guid>? _index;
+    private ShardedDictionary<Guid, ProfileIdentifiers>? _byProfile;
 
     private AudienceScope Scope
     {
@@ -29,8 +29,8 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         if (_index is not null) return;
         var scope = Scope;
         var count = await store.CountIdentitiesAsync(scope);
-        var index = new Dictionary<Identifier, Guid>(count);
-        var byProfile = new Dictionary<Guid, ProfileIdentifiers>(count);
+        var index = new ShardedDictionary<Identifier, Guid>(count);
+        var byProfile = new ShardedDictionary<Guid, ProfileIdentifiers>(count);
         foreach (var record in store.ScanIdentities(scope))
         {
             var identifier = new Identifier(record.Key, record.Value);
@@ -40,8 +40,8 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         (_index, _byProfile) = (index, byProfile);
     }
 
-    private static ref ProfileIdentifiers Members(Dictionary<Guid, ProfileIdentifiers> byProfile, Guid profile) =>
-        ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(byProfile, profile, out _);
+    private static ref ProfileIdentifiers Members(ShardedDictionary<Guid, ProfileIdentifiers> byProfile, Guid profile) =>
+        ref byProfile.GetValueRefOrAddDefault(profile);
 
     public async Task<StitchReply> Resolve(IdentifierDto[] identifiers)
     {
@@ -231,7 +231,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
             if (_index!.TryGetValue(identifier, out var owner) && owner == profileId)
             {
                 _index.Remove(identifier);
-                ref var members = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrNullRef(_byProfile!, profileId);
+                ref var members = ref _byProfile!.GetValueRefOrNullRef(profileId);
                 if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref members)) members.Remove(identifier);
             }
         }
