@@ -3,7 +3,9 @@
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 work=$(mktemp -d "/tmp/tailor-${1:-load}.XXXXXX")
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done; rm -rf "$work"; }
+# (Waited for inside the redirection, so that bash does not print "Killed" for each.)
+stop_all() { for pid in "${pids[@]}"; do { kill -9 "$pid" && wait "$pid"; } 2>/dev/null || true; done; }
+cleanup() { stop_all; rm -rf "$work"; }
 trap cleanup EXIT
 
 require_wrk() { command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }; }

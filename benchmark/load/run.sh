@@ -98,7 +98,7 @@ PY
 
 # The lookup API's and the import's figures, with this run's servers stopped first.
 if [ "${LOOKUP:-1}" != 0 ]; then
-  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+  stop_all
   "$root/benchmark/load/lookup.sh"
 fi
 
