@@ -12,7 +12,7 @@ public sealed class BulkConcurrencyTests : IAsyncLifetime
 {
     private ServerProcess _server = null!;
 
-    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(Directory.CreateTempSubdirectory("tailor-bulk-").FullName);
+    public async Task InitializeAsync() => _server = await ServerProcess.StartAsync(TestDirectories.New("tailor-bulk-"));
 
     public async Task DisposeAsync() => await _server.DisposeAsync();
 

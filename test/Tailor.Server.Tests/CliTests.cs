@@ -16,7 +16,7 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
 
     private static string TempFile(string name, string text)
     {
-        var path = Path.Combine(Directory.CreateTempSubdirectory("tailor-cli-").FullName, name);
+        var path = Path.Combine(TestDirectories.New("tailor-cli-"), name);
         File.WriteAllText(path, text);
         return path;
     }
@@ -138,7 +138,7 @@ public sealed class CliTests(ServerFixture fixture) : IClassFixture<ServerFixtur
         Assert.Contains("2 created, 0 updated, 1 rejected", output, StringComparison.Ordinal);
         Assert.Contains("line 4: not valid JSON", output, StringComparison.Ordinal);
 
-        var parquet = Path.Combine(Directory.CreateTempSubdirectory("tailor-cli-").FullName, "people.parquet");
+        var parquet = Path.Combine(TestDirectories.New("tailor-cli-"), "people.parquet");
         var rows = new List<IDictionary<string, object?>>
         {
             new Dictionary<string, object?> { ["email"] = "quinn@example.com", ["age"] = "65+", ["spent"] = 40.5, ["batch_segments"] = "1588214" },

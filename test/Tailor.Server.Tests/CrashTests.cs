@@ -54,7 +54,7 @@ public sealed class CrashTests
     [Fact]
     public async Task Five_kills_during_events_config_applies_an_import_and_bulk_lookups_lose_nothing_acknowledged()
     {
-        var directory = Directory.CreateTempSubdirectory("tailor-crash5-").FullName;
+        var directory = TestDirectories.New("tailor-crash5-");
         var acknowledged = new ConcurrentBag<string>();
         var appliedSteps = new ConcurrentBag<int>();
         TestAccount account;

@@ -30,7 +30,7 @@ public sealed class PrivacyTests
     [Fact]
     public async Task Erasing_a_customer_removes_the_profile_identifiers_events_and_lookup_entries_for_good()
     {
-        var directory = Directory.CreateTempSubdirectory("tailor-erase-").FullName;
+        var directory = TestDirectories.New("tailor-erase-");
         TestAccount account;
         await using (var server = new TailorServerFactory(directory))
         {

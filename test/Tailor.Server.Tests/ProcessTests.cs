@@ -10,7 +10,7 @@ namespace Tailor.Server.Tests;
 [Collection(nameof(ProcessTests))]
 public sealed class ProcessTests
 {
-    private static string NewDirectory(string name) => Directory.CreateTempSubdirectory($"tailor-{name}-").FullName;
+    private static string NewDirectory(string name) => TestDirectories.New($"tailor-{name}-");
 
     [Fact]
     public async Task The_demo_command_writes_demo_json_and_its_curl_returns_an_offer()
@@ -186,7 +186,7 @@ public sealed class RawHttpTests
     [Fact]
     public async Task Broken_bodies_on_the_wire_never_get_a_5xx()
     {
-        var directory = Directory.CreateTempSubdirectory("tailor-raw-").FullName;
+        var directory = TestDirectories.New("tailor-raw-");
         await using var server = await ServerProcess.StartAsync(directory);
         var account = await TestAccount.CreateAsync(server.Client, server.AdminKey);
         var headers = $"POST /demo_db/pageviews HTTP/1.1\r\nHost: x\r\nContent-Type: {TestAccount.MediaType}\r\nAuthorization: TD1 {account.WriteKey}\r\nWP13n-Token: {account.Token}\r\n";

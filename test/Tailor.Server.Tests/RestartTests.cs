@@ -10,7 +10,7 @@ public sealed class RestartTests
     [Fact]
     public async Task Profiles_identities_configuration_and_events_survive_a_restart()
     {
-        var directory = Directory.CreateTempSubdirectory("tailor-restart-").FullName;
+        var directory = TestDirectories.New("tailor-restart-");
         string profileId;
         TestAccount account;
         await using (var first = new TailorServerFactory(directory))
@@ -35,7 +35,7 @@ public sealed class RestartTests
     [Fact]
     public async Task The_lookup_index_is_rebuilt_from_the_store_at_startup()
     {
-        var directory = Directory.CreateTempSubdirectory("tailor-lookup-restart-").FullName;
+        var directory = TestDirectories.New("tailor-lookup-restart-");
         TestAccount account;
         string before;
         await using (var first = new TailorServerFactory(directory))
@@ -59,8 +59,8 @@ public sealed class RestartTests
     [Fact]
     public async Task An_online_backup_restores_into_a_working_server()
     {
-        var directory = Directory.CreateTempSubdirectory("tailor-backup-src-").FullName;
-        var restored = Directory.CreateTempSubdirectory("tailor-backup-dst-").FullName;
+        var directory = TestDirectories.New("tailor-backup-src-");
+        var restored = TestDirectories.New("tailor-backup-dst-");
         TestAccount account;
         await using (var live = new TailorServerFactory(directory))
         {
@@ -91,7 +91,7 @@ public sealed class RestartTests
     [Fact]
     public async Task A_client_uuid_forgotten_by_memory_or_a_restart_is_still_recognised_from_the_log()
     {
-        var directory = Directory.CreateTempSubdirectory("tailor-idem-").FullName;
+        var directory = TestDirectories.New("tailor-idem-");
         var settings = new Dictionary<string, string?> { ["Tailor:IdempotencyMemoryEntries"] = "2" };
         TestAccount account;
         await using (var first = new TailorServerFactory(directory, settings))

@@ -16,7 +16,7 @@ namespace Tailor.Server.Tests;
 /// </summary>
 public sealed class TailorServerFactory(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
 {
-    public string DataDirectory { get; } = dataDirectory ?? Directory.CreateTempSubdirectory("tailor-test-").FullName;
+    public string DataDirectory { get; } = dataDirectory ?? TestDirectories.New("tailor-test-");
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

@@ -6,7 +6,7 @@ namespace Tailor.Server.Tests;
 /// <summary>The embedded store's WAL stays bounded while the writer never pauses (sustained load).</summary>
 public sealed class WalMaintenanceTests : IDisposable
 {
-    private readonly string _directory = Directory.CreateTempSubdirectory("tailor-wal-").FullName;
+    private readonly string _directory = TestDirectories.New("tailor-wal-");
 
     public void Dispose()
     {
