@@ -258,34 +258,34 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         {
             var statements = _statements ??= new BatchStatements(_writer);
             using var transaction = _writer.BeginTransaction();
-            statements.Enlist(transaction);
             var seq = firstSeq;
             var lastWithoutEvent = 0L;
             foreach (var item in items)
             {
                 var account = item.Scope.AccountId;
                 var audience = item.Scope.Audience;
-                var profileId = Bytes(item.ProfileId);
+                var profileId = item.ProfileId;
                 if (item.Body is null) lastWithoutEvent = seq;
-                else Execute(statements.InsertEvent, seq, account, item.Database, item.Table, item.Uuid, item.ClientUuid ? 1 : 0, item.Time, audience, profileId, System.Text.Encoding.UTF8.GetString(item.Body));
-                Execute(statements.UpsertProfile, account, audience, profileId, seq, item.Snapshot);
+                else
+                    statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table).Bind(5, item.Uuid)
+                        .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body).Run();
+                statements.UpsertProfile.Bind(1, account).Bind(2, audience).Bind(3, profileId).Bind(4, seq).BindBlob(5, item.Snapshot).Run();
                 foreach (var identity in item.IdentitiesUpserted)
-                    Execute(statements.UpsertIdentity, account, audience, identity.Key, identity.Value, Bytes(identity.ProfileId));
+                    statements.UpsertIdentity.Bind(1, account).Bind(2, audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
                 foreach (var (key, value) in item.IdentitiesDeleted)
-                    Execute(statements.DeleteIdentity, account, audience, key, value);
+                    statements.DeleteIdentity.Bind(1, account).Bind(2, audience).Bind(3, key).Bind(4, value).Run();
                 foreach (var merged in item.MergedProfiles)
                 {
-                    var from = Bytes(merged);
-                    Execute(statements.DeleteProfile, account, audience, from);
-                    Execute(statements.InsertAlias, account, audience, from, profileId);
+                    statements.DeleteProfile.Bind(1, account).Bind(2, audience).Bind(3, merged).Run();
+                    statements.InsertAlias.Bind(1, account).Bind(2, audience).Bind(3, merged).Bind(4, profileId).Run();
                     // Earlier aliases to the merged profile now lead to the survivor directly.
-                    Execute(statements.RetargetAliases, account, audience, from, profileId);
+                    statements.RetargetAliases.Bind(1, account).Bind(2, audience).Bind(3, merged).Bind(4, profileId).Run();
                 }
                 foreach (var key in item.LookupKeys)
-                    Execute(statements.UpsertLookupKey, account, audience, key, profileId);
+                    statements.UpsertLookupKey.Bind(1, account).Bind(2, audience).BindBlob(3, key).Bind(4, profileId).Run();
                 seq++;
             }
-            if (lastWithoutEvent > 0) Execute(statements.SetLastSeq, lastWithoutEvent);
+            if (lastWithoutEvent > 0) statements.SetLastSeq.Bind(1, lastWithoutEvent).Run();
             transaction.Commit();
         }
     }
@@ -295,48 +295,29 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     /// <summary>The write path's statements, prepared once for the writer connection's lifetime.</summary>
     private sealed class BatchStatements(SqliteConnection connection)
     {
-        public SqliteCommand InsertEvent { get; } = Prepared(connection,
-            "INSERT INTO events (seq, account_id, db, tbl, uuid, client_uuid, time, audience, profile_id, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10);
-        public SqliteCommand UpsertProfile { get; } = Prepared(connection, """
-            INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES ($1, $2, $3, $4, $5)
+        public RawStatement InsertEvent { get; } = new(connection,
+            "INSERT INTO events (seq, account_id, db, tbl, uuid, client_uuid, time, audience, profile_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        public RawStatement UpsertProfile { get; } = new(connection, """
+            INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES (?1, ?2, ?3, ?4, ?5)
             ON CONFLICT (account_id, audience, id) DO UPDATE SET applied_seq = excluded.applied_seq, snapshot = excluded.snapshot
-            """, 5);
-        public SqliteCommand UpsertIdentity { get; } = Prepared(connection,
-            "INSERT OR REPLACE INTO identities (account_id, audience, key, value, profile_id) VALUES ($1, $2, $3, $4, $5)", 5);
-        public SqliteCommand DeleteIdentity { get; } = Prepared(connection,
-            "DELETE FROM identities WHERE account_id = $1 AND audience = $2 AND key = $3 AND value = $4", 4);
-        public SqliteCommand DeleteProfile { get; } = Prepared(connection,
-            "DELETE FROM profiles WHERE account_id = $1 AND audience = $2 AND id = $3", 3);
-        public SqliteCommand InsertAlias { get; } = Prepared(connection,
-            "INSERT OR REPLACE INTO aliases (account_id, audience, from_id, to_id) VALUES ($1, $2, $3, $4)", 4);
-        public SqliteCommand RetargetAliases { get; } = Prepared(connection,
-            "UPDATE aliases SET to_id = $4 WHERE account_id = $1 AND audience = $2 AND to_id = $3", 4);
+            """);
+        public RawStatement UpsertIdentity { get; } = new(connection,
+            "INSERT OR REPLACE INTO identities (account_id, audience, key, value, profile_id) VALUES (?1, ?2, ?3, ?4, ?5)");
+        public RawStatement DeleteIdentity { get; } = new(connection,
+            "DELETE FROM identities WHERE account_id = ?1 AND audience = ?2 AND key = ?3 AND value = ?4");
+        public RawStatement DeleteProfile { get; } = new(connection,
+            "DELETE FROM profiles WHERE account_id = ?1 AND audience = ?2 AND id = ?3");
+        public RawStatement InsertAlias { get; } = new(connection,
+            "INSERT OR REPLACE INTO aliases (account_id, audience, from_id, to_id) VALUES (?1, ?2, ?3, ?4)");
+        public RawStatement RetargetAliases { get; } = new(connection,
+            "UPDATE aliases SET to_id = ?4 WHERE account_id = ?1 AND audience = ?2 AND to_id = ?3");
 
-        public SqliteCommand UpsertLookupKey { get; } = Prepared(connection,
-            "INSERT OR IGNORE INTO lookup_keys (account_id, audience, key, profile_id) VALUES ($1, $2, $3, $4)", 4);
-        public SqliteCommand SetLastSeq { get; } = Prepared(connection,
-            "INSERT OR REPLACE INTO log_state (id, last_seq) VALUES (1, $1)", 1);
+        public RawStatement UpsertLookupKey { get; } = new(connection,
+            "INSERT OR IGNORE INTO lookup_keys (account_id, audience, key, profile_id) VALUES (?1, ?2, ?3, ?4)");
+        public RawStatement SetLastSeq { get; } = new(connection,
+            "INSERT OR REPLACE INTO log_state (id, last_seq) VALUES (1, ?1)");
 
-        public SqliteCommand[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, SetLastSeq];
-
-        public void Enlist(SqliteTransaction transaction)
-        {
-            foreach (var command in All) command.Transaction = transaction;
-        }
-
-        private static SqliteCommand Prepared(SqliteConnection connection, string sql, int parameters)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = sql;
-            for (var i = 1; i <= parameters; i++) command.Parameters.Add(new SqliteParameter($"${i}", null));
-            return command;
-        }
-    }
-
-    private static void Execute(SqliteCommand command, params object[] values)
-    {
-        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i];
-        command.ExecuteNonQuery();
+        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, SetLastSeq];
     }
 
     /// <summary>
@@ -438,28 +419,13 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
     // ---- profiles and identities -----------------------------------------------------------------
 
-    public Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
-    {
-        var command = HotReaders.LoadProfile;
-        Bind(command, scope, profileId);
-        using var r = command.ExecuteReader();
-        return Task.FromResult(r.Read() ? new ProfileRecord(Id(r, 0), r.GetInt64(1), (byte[])r[2]) : null);
-    }
+    public Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
+        Task.FromResult(HotReaders.LoadProfile.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
+            .First(r => new ProfileRecord(r.Id(0), r.Int64(1), r.Blob(2))));
 
-    public Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
-    {
-        var command = HotReaders.FindAlias;
-        Bind(command, scope, profileId);
-        using var r = command.ExecuteReader();
-        return Task.FromResult(r.Read() ? Id(r, 0) : (Guid?)null);
-    }
-
-    private static void Bind(SqliteCommand command, AudienceScope scope, Guid profileId)
-    {
-        command.Parameters[0].Value = scope.AccountId;
-        command.Parameters[1].Value = scope.Audience;
-        command.Parameters[2].Value = Bytes(profileId);
-    }
+    public Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
+        Task.FromResult(HotReaders.FindAlias.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
+            .First(r => (Guid?)r.Id(0)));
 
     /// <summary>
     /// The reads every grain activation makes, on a connection of the calling thread with the
@@ -467,19 +433,10 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     /// </summary>
     private sealed class ReaderStatements(SqliteConnection connection) : IDisposable
     {
-        public SqliteCommand LoadProfile { get; } = Prepared(connection,
-            "SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $1 AND audience = $2 AND id = $3", 3);
-        public SqliteCommand FindAlias { get; } = Prepared(connection,
-            "SELECT to_id FROM aliases WHERE account_id = $1 AND audience = $2 AND from_id = $3", 3);
-
-        private static SqliteCommand Prepared(SqliteConnection connection, string sql, int parameters)
-        {
-            var command = connection.CreateCommand();
-            command.CommandText = sql;
-            for (var i = 1; i <= parameters; i++) command.Parameters.Add(new SqliteParameter($"${i}", null));
-            command.Prepare();
-            return command;
-        }
+        public RawStatement LoadProfile { get; } = new(connection,
+            "SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = ?1 AND audience = ?2 AND id = ?3");
+        public RawStatement FindAlias { get; } = new(connection,
+            "SELECT to_id FROM aliases WHERE account_id = ?1 AND audience = ?2 AND from_id = ?3");
 
         public void Dispose()
         {
@@ -511,15 +468,14 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
     public Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default)
     {
-        Write((_, transaction) =>
+        Write((_, _) =>
         {
             var statements = _statements ??= new BatchStatements(_writer);
-            statements.Enlist(transaction);
             foreach (var (profile, identities) in profiles)
             {
-                Execute(statements.UpsertProfile, scope.AccountId, scope.Audience, Bytes(profile.Id), profile.AppliedSeq, profile.Snapshot);
+                statements.UpsertProfile.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profile.Id).Bind(4, profile.AppliedSeq).BindBlob(5, profile.Snapshot).Run();
                 foreach (var identity in identities)
-                    Execute(statements.UpsertIdentity, scope.AccountId, scope.Audience, identity.Key, identity.Value, Bytes(identity.ProfileId));
+                    statements.UpsertIdentity.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
             }
             return 0;
         });
