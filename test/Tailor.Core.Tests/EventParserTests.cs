@@ -30,6 +30,7 @@ public sealed class EventParserTests
     [InlineData("{\"a\":1", "invalid JSON at byte")]
     [InlineData("{\"a\":1}{}", "unexpected content after the JSON object")]
     [InlineData("{\"a\":1,\"a\":2}", "field `a` appears twice")]
+    [InlineData("{\"a\":1,\"\\u0061\":2}", "field `a` appears twice")]
     [InlineData("{\"a\":1e400}", "field `a` holds a number out of range")]
     [InlineData("{a:1}", "invalid JSON at byte")]
     public void Bad_bodies_are_rejected_with_a_reason(string json, string reason) =>
@@ -50,5 +51,10 @@ public sealed class EventParserTests
         byte[] bytes = [.. "{\"a\":\""u8, 0xC3, 0x28, .. "\"}"u8];
         Assert.False(EventParser.TryParse(bytes, out _, out var error));
         Assert.NotNull(error);
+        // In a field name too, also once the same name's valid prefix has been seen.
+        Assert.Null(Parse("{\"ab\":1}").Error);
+        byte[] name = [.. "{\"a"u8, 0xC3, 0x28, .. "\":1}"u8];
+        Assert.False(EventParser.TryParse(name, out _, out error));
+        Assert.StartsWith("invalid text in JSON", error, StringComparison.Ordinal);
     }
 }
