@@ -224,6 +224,9 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
         await AssertError(await account.Send(HttpMethod.Post, "/demo_db/pageviews", null, new StringContent("{}", Encoding.UTF8, TestAccount.MediaType)), HttpStatusCode.Unauthorized, 4001);
         await AssertError(await account.PostEvent(Pageview("x"), key: $"{account.Id}/0000000000000000000000000000000000000000"), HttpStatusCode.Unauthorized, 4001, "Invalid API Key");
         await AssertError(await account.PostEvent(Pageview("x"), key: "garbage"), HttpStatusCode.Unauthorized, 4001);
+        // The account id must be written as the account's: a leading zero names no account.
+        await AssertError(await account.PostEvent(Pageview("x"), key: "0" + account.WriteKey), HttpStatusCode.Unauthorized, 4001);
+        await AssertError(await account.PostEvent(Pageview("x"), key: "/" + account.WriteKey.Split('/')[1]), HttpStatusCode.Unauthorized, 4001);
         await AssertError(await account.PostEvent(Pageview("x"), key: account.LookupKey), HttpStatusCode.Forbidden, 4003);
         Assert.Equal(HttpStatusCode.OK, (await account.PostEvent(Pageview("x"), key: account.MasterKey)).StatusCode);
     }
@@ -237,6 +240,8 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
         await AssertError(await account.PostEvent(Pageview("x"), token: "1/abc/0123456789"), HttpStatusCode.BadRequest, 3003, "RT Token Invalid Format");
         await AssertError(await account.PostEvent(Pageview("x"), token: $"{account.Id}/1/short"), HttpStatusCode.BadRequest, 3003);
         await AssertError(await account.PostEvent(Pageview("x"), token: $"{account.Id}/1/has-dash-0123456"), HttpStatusCode.BadRequest, 3003);
+        await AssertError(await account.PostEvent(Pageview("x"), token: account.Token + "/extra"), HttpStatusCode.BadRequest, 3003);
+        await AssertError(await account.PostEvent(Pageview("x"), token: $"{account.Id}//0123456789abcdef"), HttpStatusCode.BadRequest, 3003);
         await AssertError(await account.PostEvent(Pageview("x"), token: $"{account.Id + 1000}/1/0123456789abcdef"), HttpStatusCode.BadRequest, 3002, "RT Token Account Conflict");
         var parts = account.Token.Split('/');
         await AssertError(await account.PostEvent(Pageview("x"), token: $"{parts[0]}/{parts[1]}/0123456789abcdef0123456789abcdef"), HttpStatusCode.BadRequest, 3001, "RT Token Not In Configuration");

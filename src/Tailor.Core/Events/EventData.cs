@@ -14,6 +14,9 @@ public sealed class EventData
 
     public IReadOnlyDictionary<string, Value> Fields => _fields;
 
+    /// <summary>The fields, enumerated without allocating (<see cref="Fields"/> boxes its enumerator).</summary>
+    public Dictionary<string, Value>.Enumerator GetEnumerator() => _fields.GetEnumerator();
+
     /// <summary>Sets a field (the server fills in <c>time</c> and <c>uuid</c> before the event is handed on).</summary>
     public void SetField(string name, Value value) => _fields[name] = value;
 }

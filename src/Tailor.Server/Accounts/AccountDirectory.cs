@@ -50,6 +50,7 @@ public sealed record TokenEntry(long InstanceId, long AccountId, string Service,
 public sealed partial class AccountDirectory(IAccountStore store, Secrets secrets, ILogger<AccountDirectory> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, KeyEntry> _keys = new(StringComparer.Ordinal);
+    private ConcurrentDictionary<string, KeyEntry>.AlternateLookup<ReadOnlySpan<char>> KeysByHex => _keys.GetAlternateLookup<ReadOnlySpan<char>>();
     private readonly ConcurrentDictionary<long, TokenEntry> _tokens = new();
     private readonly ConcurrentDictionary<long, AccountConfig> _configs = new();
     private readonly ConcurrentDictionary<long, AccountRecord> _accounts = new();
@@ -86,13 +87,27 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
     public FrozenSet<string> PublicOrigins => _publicOrigins;
 
     /// <summary>The key for an <c>{account_id}/{secret}</c> string, if it exists and is not revoked.</summary>
-    public KeyEntry? FindKey(string key) => _keys.GetValueOrDefault(Convert.ToHexString(secrets.Hash(key)));
+    public KeyEntry? FindKey(ReadOnlySpan<char> key)
+    {
+        Span<byte> hash = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        secrets.Hash(key, hash);
+        Span<char> hex = stackalloc char[HMACSHA256.HashSizeInBytes * 2];
+        Convert.TryToHexString(hash, hex, out _);
+        return KeysByHex.TryGetValue(hex, out var entry) ? entry : null;
+    }
 
     /// <summary>The token with this instance id and secret (constant-time hash comparison).</summary>
-    public TokenEntry? FindToken(long accountId, long instanceId, string secret)
+    public TokenEntry? FindToken(long accountId, long instanceId, ReadOnlySpan<char> secret)
     {
         if (!_tokens.TryGetValue(instanceId, out var token) || token.AccountId != accountId) return null;
-        return CryptographicOperations.FixedTimeEquals(token.Hash, secrets.Hash($"{accountId}/{secret}")) ? token : null;
+        // The stored hash covers "{account_id}/{secret}".
+        var scoped = secret.Length <= 64 ? stackalloc char[20 + 1 + 64] : new char[20 + 1 + secret.Length];
+        accountId.TryFormat(scoped, out var digits, provider: System.Globalization.CultureInfo.InvariantCulture);
+        scoped[digits] = '/';
+        secret.CopyTo(scoped[(digits + 1)..]);
+        Span<byte> hash = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        secrets.Hash(scoped[..(digits + 1 + secret.Length)], hash);
+        return CryptographicOperations.FixedTimeEquals(token.Hash, hash) ? token : null;
     }
 
     public async Task<(AccountRecord Account, string MasterKey)> CreateAccountAsync(string name)

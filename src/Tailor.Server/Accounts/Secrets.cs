@@ -31,6 +31,16 @@ public sealed class Secrets
 
     public byte[] Hash(string secret) => HMACSHA256.HashData(_serverSecret, Encoding.UTF8.GetBytes(secret));
 
+    /// <summary>The same hash into <paramref name="hash"/> (32 bytes), without allocating for secrets of usual length.</summary>
+    public void Hash(ReadOnlySpan<char> secret, Span<byte> hash)
+    {
+        const int StackBytes = 512;
+        var length = Encoding.UTF8.GetByteCount(secret);
+        var utf8 = length <= StackBytes ? stackalloc byte[StackBytes] : new byte[length];
+        Encoding.UTF8.GetBytes(secret, utf8);
+        HMACSHA256.HashData(_serverSecret, utf8[..length], hash);
+    }
+
     /// <summary><c>{account_id}/{40 hex}</c>.</summary>
     public static string NewApiKey(long accountId) => $"{accountId}/{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(20))}";
 

@@ -53,7 +53,7 @@ public static class LookupApi
     {
         var apiKey = request.Query["api_key"].ToString().Trim();
         var slash = apiKey.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0 || accounts.FindKey(apiKey) is not { } key || key.AccountId.ToString(System.Globalization.CultureInfo.InvariantCulture) != apiKey[..slash])
+        if (slash <= 0 || accounts.FindKey(apiKey) is not { } key || !PersonalizationApi.IsNumber(apiKey.AsSpan(0, slash), key.AccountId))
             return (null, LookupError.InvalidKey());
         if (key.Kind == KeyKind.Write) return (null, LookupError.NotLookupKey("write"));
         return (key, null);

@@ -127,15 +127,17 @@ public static partial class PersonalizationApi
         var tokenHeader = request.Headers["WP13n-Token"].ToString();
         if (tokenHeader.Length == 0) tokenHeader = request.Headers["X-Token"].ToString();
         if (tokenHeader.Length == 0) return ApiError.TokenMissing();
-        var parts = tokenHeader.Split('/');
-        if (parts.Length != 3 || !IsDigits(parts[0]) || !IsDigits(parts[1]) || !TokenPattern().IsMatch(parts[2])
-            || !long.TryParse(parts[0], out var tokenAccount) || !long.TryParse(parts[1], out var instanceId))
+        Span<Range> parts = stackalloc Range[4];
+        var tokenText = tokenHeader.AsSpan();
+        if (tokenText.Split(parts, '/') != 3 || !IsDigits(tokenText[parts[0]]) || !IsDigits(tokenText[parts[1]])
+            || !TokenPattern().IsMatch(tokenText[parts[2]])
+            || !long.TryParse(tokenText[parts[0]], out var tokenAccount) || !long.TryParse(tokenText[parts[1]], out var instanceId))
             return ApiError.TokenFormat();
         if (tokenAccount != key.AccountId) return ApiError.TokenAccountConflict();
         var config = accounts.Config(key.AccountId);
-        if (accounts.FindToken(tokenAccount, instanceId, parts[2]) is not { } token || config is null
+        if (accounts.FindToken(tokenAccount, instanceId, tokenText[parts[2]]) is not { } token || config is null
             || !config.Compiled.Services.TryGetValue(token.Service, out var service)
-            || service.Tokens.FirstOrDefault(t => t.Name == token.Name) is not { } tokenConfig)
+            || FindTokenConfig(service, token.Name) is not { } tokenConfig)
             return ApiError.TokenNotConfigured();
         var client = context.Connection.RemoteIpAddress ?? IPAddress.None;
         if (!tokenConfig.Allows(client)) return ApiError.IpNotAllowed();
@@ -209,15 +211,28 @@ public static partial class PersonalizationApi
     {
         var header = request.Headers.Authorization.ToString();
         if (!header.StartsWith("TD1 ", StringComparison.OrdinalIgnoreCase)) return (null, ApiError.Unauthorized());
-        var key = header[4..].Trim();
-        var slash = key.IndexOf('/', StringComparison.Ordinal);
-        if (slash <= 0 || !IsDigits(key[..slash]) || accounts.FindKey(key) is not { } entry
-            || entry.AccountId.ToString(System.Globalization.CultureInfo.InvariantCulture) != key[..slash])
+        var key = header.AsSpan(4).Trim();
+        var slash = key.IndexOf('/');
+        if (slash <= 0 || !IsDigits(key[..slash]) || accounts.FindKey(key) is not { } entry || !IsNumber(key[..slash], entry.AccountId))
             return (null, ApiError.Unauthorized());
         return (entry, null);
     }
 
-    private static bool IsDigits(string text) => text.Length is > 0 and <= 18 && text.All(char.IsAsciiDigit);
+    private static bool IsDigits(ReadOnlySpan<char> text) => text.Length is > 0 and <= 18 && !text.ContainsAnyExceptInRange('0', '9');
+
+    /// <summary>Whether <paramref name="text"/> is <paramref name="number"/> written the usual way (no leading zeros).</summary>
+    internal static bool IsNumber(ReadOnlySpan<char> text, long number)
+    {
+        Span<char> written = stackalloc char[20];
+        return number.TryFormat(written, out var length, provider: System.Globalization.CultureInfo.InvariantCulture) && text.SequenceEqual(written[..length]);
+    }
+
+    private static CompiledToken? FindTokenConfig(CompiledService service, string name)
+    {
+        for (var i = 0; i < service.Tokens.Count; i++)
+            if (service.Tokens[i].Name == name) return service.Tokens[i];
+        return null;
+    }
 
     private static string Sentence(string reason) => char.ToUpperInvariant(reason[0]) + reason[1..] + (reason.EndsWith('.') ? "" : ".");
 
@@ -228,16 +243,26 @@ public static partial class PersonalizationApi
     internal static async Task<(byte[] Body, bool TooLarge, string? Unreadable)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit) return ([], true, null);
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Min(request.ContentLength ?? 4096, limit) + 1);
         try
         {
+            if (request.ContentLength is { } length)
+            {
+                // The server frames the body at its Content-Length: read straight into an array of that size.
+                var body = new byte[length];
+                for (var filled = 0; filled < body.Length;)
+                {
+                    var read = await request.Body.ReadAsync(body.AsMemory(filled), cancellationToken);
+                    if (read == 0) return ([], false, "the body is shorter than its Content-Length");
+                    filled += read;
+                }
+                return (body, false, null);
+            }
+            // A chunked body grows 4 KiB at a time.
+            var buffer = new ArrayBufferWriter<byte>(4096);
             while (true)
             {
-                // With a Content-Length the buffer is read to that size and one byte more (to see the
-                // end), never grown; a chunked body grows 4 KiB at a time.
-                var memory = buffer.GetMemory(request.ContentLength is { } length ? Math.Max(1, (int)length + 1 - buffer.WrittenCount) : 4096);
-                var read = await request.Body.ReadAsync(memory, cancellationToken);
-                if (read == 0) break;
+                var read = await request.Body.ReadAsync(buffer.GetMemory(4096), cancellationToken);
+                if (read == 0) return (buffer.WrittenSpan.ToArray(), false, null);
                 buffer.Advance(read);
                 if (buffer.WrittenCount > limit) return ([], true, null);
             }
@@ -246,7 +271,6 @@ public static partial class PersonalizationApi
         {
             return ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? ([], true, null) : ([], false, ex.Message);
         }
-        return (buffer.WrittenSpan.ToArray(), false, null);
     }
 
     /// <summary>The event as stored: the client's fields, plus <c>time</c> and <c>uuid</c> when it did not send them.</summary>
@@ -282,7 +306,7 @@ public static partial class PersonalizationApi
         stored = PooledJson.Write((data, eventTime, uuid), static (writer, e) =>
         {
             writer.WriteStartObject();
-            foreach (var (name, value) in e.data.Fields)
+            foreach (var (name, value) in e.data)
             {
                 if (name is "time" or "uuid") continue;
                 writer.WritePropertyName(name);
