@@ -119,4 +119,18 @@ public sealed class SnapshotTests
         var h = new RuleHarness();
         Assert.Throws<InvalidDataException>(() => ProfileSnapshot.Read(Convert.FromBase64String(base64), h.Audience.Layout));
     }
+
+    [Fact]
+    public void Every_truncation_of_a_snapshot_is_rejected_with_InvalidDataException()
+    {
+        var h = new RuleHarness();
+        var bytes = Convert.FromBase64String(FrozenV2);
+        for (var length = 0; length < bytes.Length; length++)
+        {
+            var prefix = bytes[..length];
+            Assert.Throws<InvalidDataException>(() => ProfileSnapshot.Read(prefix, h.Audience.Layout));
+        }
+        // And a snapshot read after a rejected one still reads whole (the thread's reader starts over).
+        Assert.Equal(FixedId, ProfileSnapshot.Read(bytes, h.Audience.Layout).Id);
+    }
 }

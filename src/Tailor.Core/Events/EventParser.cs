@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -93,25 +91,15 @@ public static class EventParser
         }
     }
 
-    // Events repeat the same dozen field names: each distinct name is one shared string (up to a
-    // bound, so that a client inventing names cannot grow the set without limit).
-    private const int MaxSharedNames = 4096;
-    private const int MaxSharedNameLength = 64;
-    private static readonly ConcurrentDictionary<string, string> SharedNames = new(StringComparer.Ordinal);
-    private static readonly ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> SharedNamesBySpan = SharedNames.GetAlternateLookup<ReadOnlySpan<char>>();
-    private static readonly StrongBox<int> SharedNameCount = new();
-
+    /// <summary>The field name, as the <see cref="NamePool"/>'s string (events repeat the same dozen names).</summary>
     private static string PropertyName(ref Utf8JsonReader reader)
     {
         var utf8 = reader.ValueSpan;
-        if (reader.ValueIsEscaped || reader.HasValueSequence || utf8.Length > MaxSharedNameLength) return reader.GetString()!;
-        Span<char> chars = stackalloc char[MaxSharedNameLength];
+        if (reader.ValueIsEscaped || reader.HasValueSequence || utf8.Length > NamePool.MaxLength) return reader.GetString()!;
+        Span<char> chars = stackalloc char[NamePool.MaxLength];
         if (Utf8.ToUtf16(utf8, chars, out _, out var length, replaceInvalidSequences: false) != OperationStatus.Done)
             return reader.GetString()!; // throws the reader's own error for invalid UTF-8
-        if (SharedNamesBySpan.TryGetValue(chars[..length], out var shared)) return shared;
-        var name = reader.GetString()!;
-        if (Volatile.Read(ref SharedNameCount.Value) < MaxSharedNames && SharedNames.TryAdd(name, name)) Interlocked.Increment(ref SharedNameCount.Value);
-        return name;
+        return NamePool.Get(chars[..length]);
     }
 
     private static string Describe(JsonTokenType token) => token switch

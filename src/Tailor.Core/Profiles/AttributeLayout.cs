@@ -26,6 +26,7 @@ public sealed record AttributeDefinition(
 public sealed class AttributeLayout
 {
     private readonly Dictionary<string, AttributeDefinition> _byName;
+    private readonly Dictionary<string, AttributeDefinition>.AlternateLookup<ReadOnlySpan<char>> _byChars;
 
     public AttributeLayout(IReadOnlyList<AttributeDefinition> attributes, IReadOnlyList<string> segments)
     {
@@ -33,6 +34,7 @@ public sealed class AttributeLayout
         Attributes = Definitions;
         Segments = segments;
         _byName = attributes.ToDictionary(a => a.Name, StringComparer.Ordinal);
+        _byChars = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     public IReadOnlyList<AttributeDefinition> Attributes { get; }
@@ -43,4 +45,14 @@ public sealed class AttributeLayout
     public int SegmentCount => Segments.Count;
 
     public AttributeDefinition? Find(string name) => _byName.GetValueOrDefault(name);
+
+    public AttributeDefinition? Find(ReadOnlySpan<char> name) => _byChars.TryGetValue(name, out var definition) ? definition : null;
+
+    /// <summary>The segment's index, or -1.</summary>
+    public int SegmentIndex(ReadOnlySpan<char> name)
+    {
+        for (var i = 0; i < Segments.Count; i++)
+            if (name.SequenceEqual(Segments[i])) return i;
+        return -1;
+    }
 }

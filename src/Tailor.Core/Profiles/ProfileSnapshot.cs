@@ -34,6 +34,7 @@ public static class ProfileSnapshot
     [ThreadStatic] private static BinaryWriter? t_writer;
     [ThreadStatic] private static MemoryStream? t_readStream;
     [ThreadStatic] private static BinaryReader? t_reader;
+    [ThreadStatic] private static char[]? t_chars;
 
     public static byte[] Write(ProfileState state)
     {
@@ -175,20 +176,25 @@ public static class ProfileSnapshot
             }
             var identifiers = r.Read7BitEncodedInt();
             for (var i = 0; i < identifiers; i++)
-                state.AddIdentifier(new ProfileIdentifier(new Identifier(r.ReadString(), r.ReadString()), f.Time()));
-            var batch = new string[r.Read7BitEncodedInt()];
-            for (var i = 0; i < batch.Length; i++) batch[i] = r.ReadString();
-            state.SetBatchSegments(batch);
+                state.AddIdentifier(new ProfileIdentifier(new Identifier(NamePool.Get(ReadChars(r, stream)), r.ReadString()), f.Time()));
+            var batchCount = r.Read7BitEncodedInt();
+            if (batchCount > 0)
+            {
+                var batch = new string[batchCount];
+                for (var i = 0; i < batch.Length; i++) batch[i] = r.ReadString();
+                state.SetBatchSegments(batch);
+            }
+            // Segment and attribute names are only matched against the layout: no string is made for them.
             var segments = r.Read7BitEncodedInt();
             for (var i = 0; i < segments; i++)
             {
-                var index = IndexOf(layout.Segments, r.ReadString());
+                var index = layout.SegmentIndex(ReadChars(r, stream));
                 if (index >= 0) state.SetSegment(index, true);
             }
             var attributes = r.Read7BitEncodedInt();
             for (var i = 0; i < attributes; i++)
             {
-                var definition = layout.Find(r.ReadString());
+                var definition = layout.Find(ReadChars(r, stream));
                 var tag = r.ReadByte();
                 var updated = f.Time();
                 AttributeState? attribute = tag switch
@@ -223,6 +229,17 @@ public static class ProfileSnapshot
     }
 
     private static void ForgetReader() => (t_readStream, t_reader) = (null, null);
+
+    /// <summary>A string as <see cref="BinaryWriter"/> wrote it, decoded into the thread's buffer (valid until the next call).</summary>
+    private static ReadOnlySpan<char> ReadChars(BinaryReader r, MemoryStream stream)
+    {
+        var length = r.Read7BitEncodedInt();
+        var start = (int)stream.Position;
+        if (length < 0 || length > stream.Length - start) throw new EndOfStreamException();
+        stream.Position = start + length;
+        var chars = t_chars is { } kept && kept.Length >= length ? kept : t_chars = new char[Math.Max(64, length)];
+        return chars.AsSpan(0, Encoding.UTF8.GetChars(stream.GetBuffer().AsSpan(start, length), chars));
+    }
 
     /// <summary>Moves a profile onto another configuration's layout, keeping what still fits.</summary>
     internal static void Remap(ProfileState state, AttributeLayout layout)
@@ -291,11 +308,4 @@ public static class ProfileSnapshot
         ValueKind.Bool => Value.FromBool(r.ReadBoolean()),
         var kind => throw new InvalidDataException($"unknown value kind {(byte)kind}"),
     };
-
-    private static int IndexOf(IReadOnlyList<string> names, string name)
-    {
-        for (var i = 0; i < names.Count; i++)
-            if (names[i] == name) return i;
-        return -1;
-    }
 }

@@ -57,7 +57,12 @@ public sealed class ProfileState
     public void SetBatchSegments(IEnumerable<string> ids) =>
         BatchSegments = ids.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
 
-    public bool HasIdentifier(Identifier identifier) => _identifiers.Exists(i => i.Identifier == identifier);
+    public bool HasIdentifier(Identifier identifier)
+    {
+        foreach (var held in _identifiers)
+            if (held.Identifier == identifier) return true;
+        return false;
+    }
 
     /// <summary>
     /// Adds identifiers not held yet. Beyond <see cref="MaxIdentifiers"/> the oldest are evicted and
