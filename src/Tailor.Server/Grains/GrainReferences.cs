@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Globalization;
 
 namespace Tailor.Server.Grains;
@@ -13,7 +15,7 @@ public static class GrainKeys
 
     public static string Identity(long accountId, string audience) => $"{accountId}/{audience}";
 
-    public static string Partition(long accountId, string audience, Guid profileId) => $"{accountId}/{audience}/{PartitionOf(profileId)}";
+    public static string Partition(long accountId, string audience, int partition) => $"{accountId}/{audience}/{partition}";
 
     /// <summary>From the id's last 8 bytes: the random part of a UUIDv7, the same in every process.</summary>
     public static int PartitionOf(Guid profileId)
@@ -34,19 +36,38 @@ public static class GrainKeys
 /// <summary>
 /// Grain references for the per-call paths. Orleans resolves the interface type by reflection on every
 /// <c>GetGrain(string key)</c> (about a kilobyte allocated each time); the types are the same for every
-/// key, so they are resolved once and the references built from a <see cref="GrainId"/>.
+/// key, so they are resolved once and the references built from a <see cref="GrainId"/>. A reference
+/// is immutable, so each one (an audience's identity grain, its partitions) is built once and kept.
 /// </summary>
 public static class GrainReferences
 {
     private sealed record Types(GrainType Grain, GrainInterfaceType Interface);
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<Type, Types> Resolved = new();
+    private static readonly ConcurrentDictionary<Type, Types> Resolved = new();
+
+    /// <summary>Per grain factory: a process may host several silos (the tests do). Partition -1 is the identity grain.</summary>
+    private static readonly ConditionalWeakTable<IGrainFactory, ConcurrentDictionary<(long Account, string Audience, int Partition), IAddressable>> Kept = new();
+
+    /// <summary>Audiences come and go with configuration versions: the kept references are dropped past this many.</summary>
+    private const int MaxBuilt = 100_000;
 
     public static ProfileRef Profile(this IGrainFactory grains, long accountId, string audience, Guid profileId) =>
-        new(Get<IProfilePartitionGrain>(grains, GrainKeys.Partition(accountId, audience, profileId)), profileId);
+        new((IProfilePartitionGrain)Reference(grains, accountId, audience, GrainKeys.PartitionOf(profileId)), profileId);
 
     public static IIdentityGrain Identity(this IGrainFactory grains, long accountId, string audience) =>
-        Get<IIdentityGrain>(grains, GrainKeys.Identity(accountId, audience));
+        (IIdentityGrain)Reference(grains, accountId, audience, -1);
+
+    private static IAddressable Reference(IGrainFactory grains, long accountId, string audience, int partition)
+    {
+        var built = Kept.GetValue(grains, static _ => new());
+        if (built.TryGetValue((accountId, audience, partition), out var known)) return known;
+        if (built.Count >= MaxBuilt) built.Clear();
+        IAddressable reference = partition < 0
+            ? Get<IIdentityGrain>(grains, GrainKeys.Identity(accountId, audience))
+            : Get<IProfilePartitionGrain>(grains, GrainKeys.Partition(accountId, audience, partition));
+        built[(accountId, audience, partition)] = reference;
+        return reference;
+    }
 
     private static T Get<T>(IGrainFactory grains, string key) where T : IGrainWithStringKey
     {
