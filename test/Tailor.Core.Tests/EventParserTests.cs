@@ -57,4 +57,35 @@ public sealed class EventParserTests
         Assert.False(EventParser.TryParse(name, out _, out error));
         Assert.StartsWith("invalid text in JSON", error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(24)]
+    [InlineData(25)]
+    [InlineData(3000)]
+    public void Events_of_any_width_keep_their_fields_in_order_and_refuse_a_repeated_name(int width)
+    {
+        var fields = Enumerable.Range(0, width).Select(i => $"\"f{i}\":{i}");
+        var (data, error) = Parse("{" + string.Join(",", fields) + "}");
+        Assert.Null(error);
+        Assert.Equal(width, data!.Count);
+        for (var i = 0; i < width; i++) Assert.Equal(Value.FromNumber(i), data[$"f{i}"]);
+        var names = new List<string>();
+        foreach (var (name, _) in data) names.Add(name);
+        Assert.Equal(Enumerable.Range(0, width).Select(i => $"f{i}"), names);
+        // The server's additions: a new field at the end, an existing one replaced in place.
+        data.SetField("time", Value.FromNumber(1));
+        data.SetField("f0", Value.FromString("x"));
+        Assert.Equal(Value.FromNumber(1), data["time"]);
+        Assert.Equal(Value.FromString("x"), data["f0"]);
+        Assert.Equal(width + 1, data.Count);
+
+        Assert.Equal($"field `f{width - 1}` appears twice", Parse("{" + string.Join(",", fields) + $",\"f{width - 1}\":0}}").Error);
+        // A rejected body leaves nothing behind for the next one parsed on this thread.
+        Assert.Equal(1, Parse("{\"only\":1}").Data!.Count);
+    }
+
+    [Fact]
+    public void An_event_built_in_code_refuses_a_repeated_name() =>
+        Assert.Throws<ArgumentException>(() => EventData.From(("a", Value.True), ("a", Value.False)));
 }

@@ -34,45 +34,62 @@ public static class EventParser
                 error = $"the body must be a JSON object, found {Describe(reader.TokenType)}";
                 return false;
             }
-            // Web events carry a dozen fields or so: sized once instead of growing 3 → 7 → 17.
-            var fields = new Dictionary<string, Value>(16, StringComparer.Ordinal);
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            // The fields are gathered in the thread's scratch array, then copied into one of their size.
+            var fields = t_fields ??= new (string, Value)[32];
+            var count = 0;
+            HashSet<string>? names = null;
+            try
             {
-                var name = PropertyName(ref reader);
-                reader.Read();
-                Value value;
-                switch (reader.TokenType)
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    case JsonTokenType.String: value = Value.FromString(reader.GetString()!); break;
-                    case JsonTokenType.Number:
-                        if (!reader.TryGetDouble(out var number) || double.IsInfinity(number))
-                        {
-                            error = $"field `{name}` holds a number out of range";
-                            return false;
-                        }
-                        value = Value.FromNumber(number);
-                        break;
-                    case JsonTokenType.True: value = Value.True; break;
-                    case JsonTokenType.False: value = Value.False; break;
-                    case JsonTokenType.Null: value = Value.Null; break;
-                    default:
-                        var start = reader.TokenStartIndex;
-                        reader.Skip();
-                        value = Value.FromJson(Encoding.UTF8.GetString(json[(int)start..(int)(reader.TokenStartIndex + 1)]));
-                        break;
+                    var name = PropertyName(ref reader);
+                    reader.Read();
+                    Value value;
+                    switch (reader.TokenType)
+                    {
+                        case JsonTokenType.String: value = Value.FromString(reader.GetString()!); break;
+                        case JsonTokenType.Number:
+                            if (!reader.TryGetDouble(out var number) || double.IsInfinity(number))
+                            {
+                                error = $"field `{name}` holds a number out of range";
+                                return false;
+                            }
+                            value = Value.FromNumber(number);
+                            break;
+                        case JsonTokenType.True: value = Value.True; break;
+                        case JsonTokenType.False: value = Value.False; break;
+                        case JsonTokenType.Null: value = Value.Null; break;
+                        default:
+                            var start = reader.TokenStartIndex;
+                            reader.Skip();
+                            value = Value.FromJson(Encoding.UTF8.GetString(json[(int)start..(int)(reader.TokenStartIndex + 1)]));
+                            break;
+                    }
+                    if (Seen(fields, count, name, ref names))
+                    {
+                        error = $"field `{name}` appears twice";
+                        return false;
+                    }
+                    if (count == fields.Length) Array.Resize(ref fields, count * 2);
+                    fields[count++] = (name, value);
                 }
-                if (!fields.TryAdd(name, value))
+                if (reader.Read())
                 {
-                    error = $"field `{name}` appears twice";
+                    error = "unexpected content after the JSON object";
                     return false;
                 }
+                // Two more places: the server adds time and uuid when the client did not send them.
+                var exact = new (string, Value)[count + 2];
+                Array.Copy(fields, exact, count);
+                data = new EventData(exact, count);
             }
-            if (reader.Read())
+            finally
             {
-                error = "unexpected content after the JSON object";
-                return false;
+                Array.Clear(fields, 0, count);
+                t_fields = fields.Length <= MaxKeptFields ? fields : null;
+                names?.Clear();
+                if (names?.Capacity > MaxKeptFields) t_names = null;
             }
-            data = new EventData(fields);
             error = null;
             return true;
         }
@@ -89,6 +106,27 @@ public static class EventParser
             error = $"invalid text in JSON at byte {reader.BytesConsumed}";
             return false;
         }
+    }
+
+    private const int MaxKeptFields = 1024;
+    [ThreadStatic] private static (string, Value)[]? t_fields;
+    [ThreadStatic] private static HashSet<string>? t_names;
+
+    /// <summary>Whether an earlier field has this name: compared in turn for the usual dozen, through a set past that.</summary>
+    private static bool Seen((string Name, Value Value)[] fields, int count, string name, ref HashSet<string>? names)
+    {
+        if (count < EventData.IndexedFrom)
+        {
+            for (var i = 0; i < count; i++)
+                if (string.Equals(fields[i].Name, name, StringComparison.Ordinal)) return true;
+            return false;
+        }
+        if (names is null)
+        {
+            names = t_names ??= new HashSet<string>(StringComparer.Ordinal);
+            for (var i = 0; i < count; i++) names.Add(fields[i].Name);
+        }
+        return !names.Add(name);
     }
 
     /// <summary>The field name, as the <see cref="NamePool"/>'s string (events repeat the same dozen names).</summary>
