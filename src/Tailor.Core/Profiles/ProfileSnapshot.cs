@@ -175,6 +175,7 @@ public static class ProfileSnapshot
                 state = new ProfileState(id, f.Time(), layout) { UpdatedMs = updated, EventCount = r.Read7BitEncodedInt64() };
             }
             var identifiers = r.Read7BitEncodedInt();
+            state.ReserveIdentifiers(identifiers + 2);
             for (var i = 0; i < identifiers; i++)
                 state.AddIdentifier(new ProfileIdentifier(new Identifier(NamePool.Get(ReadChars(r, stream)), r.ReadString()), f.Time()));
             var batchCount = r.Read7BitEncodedInt();

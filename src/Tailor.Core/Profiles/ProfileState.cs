@@ -75,6 +75,9 @@ public sealed class ProfileState
         return EvictOldestIdentifiers();
     }
 
+    /// <summary>Room for this many identifiers (a snapshot read knows its count; a call usually adds one or two).</summary>
+    internal void ReserveIdentifiers(int count) => _identifiers.EnsureCapacity(Math.Clamp(count, 0, MaxIdentifiers + 1));
+
     internal void AddIdentifier(ProfileIdentifier identifier)
     {
         if (!HasIdentifier(identifier.Identifier)) _identifiers.Add(identifier);

@@ -204,8 +204,13 @@ public sealed partial class ProfilePartitionGrain(
         }
     }
 
-    /// <summary>Takes over the state of the profiles the stitching decision merges into this one.</summary>
-    private async Task<List<Guid>> AbsorbSources(Guid id, StitchReply stitch, CompiledAudience audience, ProfileState state)
+    private static readonly Task<IReadOnlyList<Guid>> NoMerges = Task.FromResult<IReadOnlyList<Guid>>([]);
+
+    /// <summary>Takes over the state of the profiles the stitching decision merges into this one (on almost every call, none).</summary>
+    private Task<IReadOnlyList<Guid>> AbsorbSources(Guid id, StitchReply stitch, CompiledAudience audience, ProfileState state) =>
+        stitch.MergeSources.Length == 0 ? NoMerges : AbsorbSourcesAsync(id, stitch, audience, state);
+
+    private async Task<IReadOnlyList<Guid>> AbsorbSourcesAsync(Guid id, StitchReply stitch, CompiledAudience audience, ProfileState state)
     {
         var merged = new List<Guid>();
         foreach (var source in stitch.MergeSources)
