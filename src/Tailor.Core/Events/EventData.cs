@@ -8,7 +8,7 @@ namespace Tailor.Core.Events;
 /// </summary>
 public sealed class EventData
 {
-    internal const int IndexedFrom = 24;
+    private const int IndexedFrom = 24;
 
     private (string Name, Value Value)[] _fields;
     private int _count;
@@ -22,10 +22,7 @@ public sealed class EventData
     {
         var data = new EventData(new (string, Value)[fields.Length], 0);
         foreach (var (name, value) in fields)
-        {
-            if (data.IndexOf(name) >= 0) throw new ArgumentException($"field `{name}` is given twice", nameof(fields));
-            data.SetField(name, value);
-        }
+            if (!data.TryAdd(name, value)) throw new ArgumentException($"field `{name}` is given twice", nameof(fields));
         return data;
     }
 
@@ -40,11 +37,36 @@ public sealed class EventData
     public void SetField(string name, Value value)
     {
         var i = IndexOf(name);
-        if (i >= 0)
-        {
-            _fields[i].Value = value;
-            return;
-        }
+        if (i >= 0) _fields[i].Value = value;
+        else Append(name, value);
+    }
+
+    /// <summary>Adds a field; false when the event already has one of this name.</summary>
+    internal bool TryAdd(string name, Value value)
+    {
+        if (IndexOf(name) >= 0) return false;
+        Append(name, value);
+        return true;
+    }
+
+    /// <summary>A copy of these fields in an array of their count plus <paramref name="room"/> more.</summary>
+    internal EventData Copy(int room)
+    {
+        var fields = new (string, Value)[_count + room];
+        Array.Copy(_fields, fields, _count);
+        return new EventData(fields, _count);
+    }
+
+    /// <summary>Forgets the fields (a reused instance); false when its array has grown past <paramref name="keep"/> places.</summary>
+    internal bool Clear(int keep)
+    {
+        Array.Clear(_fields, 0, _count);
+        (_count, _index) = (0, null);
+        return _fields.Length <= keep;
+    }
+
+    private void Append(string name, Value value)
+    {
         if (_count == _fields.Length) Array.Resize(ref _fields, Math.Max(4, _count * 2));
         _fields[_count] = (name, value);
         _index?.Add(name, _count);

@@ -34,10 +34,8 @@ public static class EventParser
                 error = $"the body must be a JSON object, found {Describe(reader.TokenType)}";
                 return false;
             }
-            // The fields are gathered in the thread's scratch array, then copied into one of their size.
-            var fields = t_fields ??= new (string, Value)[32];
-            var count = 0;
-            HashSet<string>? names = null;
+            // The fields are gathered in the thread's scratch event, then copied into an array of their count.
+            var gathered = t_gathered ??= new EventData(new (string, Value)[32], 0);
             try
             {
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
@@ -65,13 +63,11 @@ public static class EventParser
                             value = Value.FromJson(Encoding.UTF8.GetString(json[(int)start..(int)(reader.TokenStartIndex + 1)]));
                             break;
                     }
-                    if (Seen(fields, count, name, ref names))
+                    if (!gathered.TryAdd(name, value))
                     {
                         error = $"field `{name}` appears twice";
                         return false;
                     }
-                    if (count == fields.Length) Array.Resize(ref fields, count * 2);
-                    fields[count++] = (name, value);
                 }
                 if (reader.Read())
                 {
@@ -79,16 +75,11 @@ public static class EventParser
                     return false;
                 }
                 // Two more places: the server adds time and uuid when the client did not send them.
-                var exact = new (string, Value)[count + 2];
-                Array.Copy(fields, exact, count);
-                data = new EventData(exact, count);
+                data = gathered.Copy(room: 2);
             }
             finally
             {
-                Array.Clear(fields, 0, count);
-                t_fields = fields.Length <= MaxKeptFields ? fields : null;
-                names?.Clear();
-                if (names?.Capacity > MaxKeptFields) t_names = null;
+                if (!gathered.Clear(keep: MaxKeptFields)) t_gathered = null;
             }
             error = null;
             return true;
@@ -109,25 +100,7 @@ public static class EventParser
     }
 
     private const int MaxKeptFields = 1024;
-    [ThreadStatic] private static (string, Value)[]? t_fields;
-    [ThreadStatic] private static HashSet<string>? t_names;
-
-    /// <summary>Whether an earlier field has this name: compared in turn for the usual dozen, through a set past that.</summary>
-    private static bool Seen((string Name, Value Value)[] fields, int count, string name, ref HashSet<string>? names)
-    {
-        if (count < EventData.IndexedFrom)
-        {
-            for (var i = 0; i < count; i++)
-                if (string.Equals(fields[i].Name, name, StringComparison.Ordinal)) return true;
-            return false;
-        }
-        if (names is null)
-        {
-            names = t_names ??= new HashSet<string>(StringComparer.Ordinal);
-            for (var i = 0; i < count; i++) names.Add(fields[i].Name);
-        }
-        return !names.Add(name);
-    }
+    [ThreadStatic] private static EventData? t_gathered;
 
     /// <summary>The field name, as the <see cref="NamePool"/>'s string (events repeat the same dozen names).</summary>
     private static string PropertyName(ref Utf8JsonReader reader)

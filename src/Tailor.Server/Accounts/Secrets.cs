@@ -29,7 +29,12 @@ public sealed class Secrets
     /// <summary>The server administrator's key (creates accounts); kept in admin.key, mode 600.</summary>
     public string AdminKey { get; }
 
-    public byte[] Hash(string secret) => HMACSHA256.HashData(_serverSecret, Encoding.UTF8.GetBytes(secret));
+    public byte[] Hash(string secret)
+    {
+        var hash = new byte[HMACSHA256.HashSizeInBytes];
+        Hash(secret, hash);
+        return hash;
+    }
 
     /// <summary>The same hash into <paramref name="hash"/> (32 bytes), without allocating for secrets of usual length.</summary>
     public void Hash(ReadOnlySpan<char> secret, Span<byte> hash)

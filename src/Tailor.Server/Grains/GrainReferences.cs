@@ -49,7 +49,7 @@ public static class GrainReferences
     private static readonly ConditionalWeakTable<IGrainFactory, ConcurrentDictionary<(long Account, string Audience, int Partition), IAddressable>> Kept = new();
 
     /// <summary>Audiences come and go with configuration versions: the kept references are dropped past this many.</summary>
-    private const int MaxBuilt = 100_000;
+    private const int MaxKept = 100_000;
 
     public static ProfileRef Profile(this IGrainFactory grains, long accountId, string audience, Guid profileId) =>
         new((IProfilePartitionGrain)Reference(grains, accountId, audience, GrainKeys.PartitionOf(profileId)), profileId);
@@ -61,7 +61,7 @@ public static class GrainReferences
     {
         var built = Kept.GetValue(grains, static _ => new());
         if (built.TryGetValue((accountId, audience, partition), out var known)) return known;
-        if (built.Count >= MaxBuilt) built.Clear();
+        if (built.Count >= MaxKept) built.Clear();
         IAddressable reference = partition < 0
             ? Get<IIdentityGrain>(grains, GrainKeys.Identity(accountId, audience))
             : Get<IProfilePartitionGrain>(grains, GrainKeys.Partition(accountId, audience, partition));
