@@ -7,9 +7,15 @@ namespace Tailor.Server.Accounts;
 /// Key and token secrets: generated here, shown once, stored only as HMAC-SHA256 under the server's
 /// secret (a file in the data directory, mode 600). Lookups compare hashes, never secrets.
 /// </summary>
-public sealed class Secrets
+public sealed class Secrets : IDisposable
 {
     private readonly byte[] _serverSecret;
+    /// <summary>
+    /// An HMAC keyed once per thread: every personalization call hashes its API key and its token, and
+    /// OpenSSL's one-shot HMAC sets up the digest and key on each call (about 2 µs alone, more under
+    /// load; 3% of the server's CPU in a profile). A keyed instance only resets its state.
+    /// </summary>
+    private readonly ThreadLocal<IncrementalHash> _hmac;
 
     public Secrets(string dataDirectory)
     {
@@ -23,6 +29,7 @@ public sealed class Secrets
         }
         _serverSecret = File.ReadAllBytes(path);
         if (_serverSecret.Length != 32) throw new InvalidOperationException($"{path} is not a 32-byte server secret");
+        _hmac = new ThreadLocal<IncrementalHash>(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _serverSecret), trackAllValues: true);
         AdminKey = LoadOrCreateAdminKey(Path.Combine(dataDirectory, "admin.key"));
     }
 
@@ -43,7 +50,15 @@ public sealed class Secrets
         var length = Encoding.UTF8.GetByteCount(secret);
         var utf8 = length <= StackBytes ? stackalloc byte[StackBytes] : new byte[length];
         Encoding.UTF8.GetBytes(secret, utf8);
-        HMACSHA256.HashData(_serverSecret, utf8[..length], hash);
+        var hmac = _hmac.Value!;
+        hmac.AppendData(utf8[..length]);
+        hmac.GetHashAndReset(hash);
+    }
+
+    public void Dispose()
+    {
+        foreach (var hmac in _hmac.Values) hmac.Dispose();
+        _hmac.Dispose();
     }
 
     /// <summary><c>{account_id}/{40 hex}</c>.</summary>
