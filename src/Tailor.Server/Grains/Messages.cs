@@ -14,6 +14,11 @@ public sealed class StitchReply
     [Id(2)] public Guid[] MergeSources { get; init; } = [];
     /// <summary>Identifiers that now map to <see cref="ProfileId"/> and did not before (to persist).</summary>
     [Id(3)] public IdentifierDto[] Upserted { get; init; } = [];
+    /// <summary>
+    /// Not decided by the identity grain: the edge's hint (<see cref="Ingest.IdentityHints"/>) that every
+    /// identifier of the call is the profile's. The profile takes the call only if it holds them all.
+    /// </summary>
+    [Id(4)] public bool Hinted { get; init; }
 }
 
 /// <summary>One personalization call as the profile grain receives it.</summary>
@@ -50,6 +55,8 @@ public sealed class PersonalizeReply
     [Id(1)] public long Seq { get; init; }
     [Id(2)] public Guid? MovedTo { get; init; }
     [Id(3)] public Guid ProfileId { get; init; }
+    /// <summary>A hinted call the profile did not take (it does not hold every identifier of the call): stitch it.</summary>
+    [Id(4)] public bool HintRejected { get; init; }
 }
 
 /// <summary>The call's service left the configuration while the call was on its way (answered like an unknown token, 3001).</summary>

@@ -44,6 +44,8 @@ public sealed partial class ProfilePartitionGrain(
     private readonly Dictionary<Guid, Resident> _profiles = [];
     /// <summary>Profiles merged into another (rare), kept apart so that every resident profile is smaller.</summary>
     private readonly Dictionary<Guid, (Guid Into, int TouchedS)> _moved = [];
+    /// <summary>Profiles erased lately (when), which hinted calls must not bring back from a store that is still erasing them.</summary>
+    private readonly Dictionary<Guid, int> _erased = [];
     private readonly KeyedTurns<Guid> _turns = new();
     private long _startedMs;
 
@@ -70,6 +72,8 @@ public sealed partial class ProfilePartitionGrain(
             if (moved.TouchedS < before && !_turns.IsBusy(id)) (idle ??= []).Add(id);
         if (idle is not null)
             foreach (var id in idle) Forget(id);
+        foreach (var (id, erasedS) in _erased)
+            if (erasedS < before) _erased.Remove(id);
         return Task.CompletedTask;
     }
 
@@ -131,6 +135,7 @@ public sealed partial class ProfilePartitionGrain(
         await _turns.Enter(id);
         try
         {
+            if (call.Stitch.Hinted && _erased.ContainsKey(id)) return HintRejected;
             var held = await Load(id, call.Stitch.IsNew && call.Stitch.ProfileId == id);
             if (held.MovedTo != Guid.Empty) return new PersonalizeReply { MovedTo = held.MovedTo };
             var service = Service(call.Service);
@@ -138,6 +143,11 @@ public sealed partial class ProfilePartitionGrain(
             var now = NowMs;
             // The state is built for this call; the partition keeps it (as bytes) only once it is committed.
             var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
+            if (call.Stitch.Hinted && (held.Snapshot is null || !HoldsAll(state, call.Identifiers)))
+            {
+                if (held.Snapshot is null) Forget(id);
+                return HintRejected;
+            }
 
             var merged = await AbsorbSources(id, call.Stitch, audience, state);
             var evicted = state.AddIdentifiers(call.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
@@ -202,6 +212,20 @@ public sealed partial class ProfilePartitionGrain(
         {
             _turns.Exit(id);
         }
+    }
+
+    private static readonly PersonalizeReply HintRejected = new() { HintRejected = true };
+
+    /// <summary>
+    /// Whether the profile holds every identifier of a hinted call: then the identity index maps them
+    /// all to it (the profile adds, evicts and hands over its identifiers in its own turns), and the
+    /// identity grain would have decided the same.
+    /// </summary>
+    private static bool HoldsAll(ProfileState state, IdentifierDto[] identifiers)
+    {
+        foreach (var identifier in identifiers)
+            if (!state.HasIdentifier(new Identifier(identifier.Key, identifier.Value))) return false;
+        return true;
     }
 
     private static readonly Task<IReadOnlyList<Guid>> NoMerges = Task.FromResult<IReadOnlyList<Guid>>([]);
@@ -295,6 +319,7 @@ public sealed partial class ProfilePartitionGrain(
             var identifiers = state?.Identifiers.Select(i => new IdentifierDto(i.Identifier.Key, i.Identifier.Value)).ToArray() ?? [];
             // Forget everything; the next call reads the store, where the profile will be gone.
             Forget(id);
+            _erased[id] = NowS;
             return new EraseReply { Identifiers = identifiers };
         }
         finally

@@ -130,6 +130,7 @@ public static class ServerSetup
         services.AddSingleton(sp => new Secrets(DataDirectory(sp)));
         services.AddSingleton<AccountDirectory>();
         services.AddSingleton<IdempotencyCache>();
+        services.AddSingleton(sp => new IdentityHints(sp.GetRequiredService<IOptions<TailorOptions>>().Value.IdentityHints));
         services.AddSingleton<Reactor>();
         services.AddSingleton<GroupCommitLog>();
         services.AddSingleton<LookupIndexes>();

@@ -38,6 +38,13 @@ public sealed class TailorOptions
     [Range(1024, 64 * 1024 * 1024)]
     public int MaxEventBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Identifiers whose profile the edge remembers, so that a returning customer's call skips the
+    /// identity grain (Ingest.IdentityHints; about 150 bytes each). 0 turns the hints off.
+    /// </summary>
+    [Range(0, 100_000_000)]
+    public int IdentityHints { get; set; } = 200_000;
+
     /// <summary>How long a client uuid makes a call idempotent.</summary>
     public TimeSpan IdempotencyWindow { get; set; } = TimeSpan.FromHours(24);
 

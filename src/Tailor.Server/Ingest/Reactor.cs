@@ -3,10 +3,11 @@ using Tailor.Server.Grains;
 namespace Tailor.Server.Ingest;
 
 /// <summary>
-/// Runs one personalization call through the grains: idempotency by client uuid, ID stitching in the
-/// audience's identity grain, then the profile grain (following a merge if the profile moved).
+/// Runs one personalization call through the grains: idempotency by client uuid, then straight to the
+/// profile when the identity hints know the customer and the profile agrees, otherwise ID stitching in
+/// the audience's identity grain and then the profile grain (following a merge if the profile moved).
 /// </summary>
-public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency)
+public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, IdentityHints hints)
 {
     private const int MaxMoves = 4;
 
@@ -21,26 +22,44 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency)
         }
         try
         {
-            var identity = grains.Identity(call.AccountId, call.Audience);
-            var stitch = await identity.Resolve(call.Identifiers);
-            var profile = stitch.ProfileId;
-            var withStitch = call with { Stitch = stitch };
-            for (var move = 0; ; move++)
+            if (hints.Find(call.AccountId, call.Audience, call.Identifiers) is { } hinted)
             {
-                var reply = await grains.Profile(call.AccountId, call.Audience, profile).Personalize(withStitch);
-                if (reply.MovedTo is not { } movedTo)
+                var reply = await grains.Profile(call.AccountId, call.Audience, hinted)
+                    .Personalize(call with { Stitch = new StitchReply { ProfileId = hinted, Hinted = true } });
+                if (!reply.HintRejected && reply.MovedTo is null)
                 {
+                    IdentityHints.Taken();
                     if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
                     return reply.OffersJson;
                 }
-                if (move == MaxMoves) throw new InvalidOperationException($"profile {profile} keeps moving");
-                profile = movedTo;
+                hints.Reject(call.AccountId, call.Audience, call.Identifiers);
             }
+            return await StitchAndPersonalizeAsync(call, entry);
         }
         catch
         {
             if (entry is not null) idempotency.Abandon(call.AccountId, call.Uuid, entry);
             throw;
+        }
+    }
+
+    private async Task<byte[]> StitchAndPersonalizeAsync(PersonalizeCall call, IdempotencyCache.Entry? entry)
+    {
+        var identity = grains.Identity(call.AccountId, call.Audience);
+        var stitch = await identity.Resolve(call.Identifiers);
+        var profile = stitch.ProfileId;
+        var withStitch = call with { Stitch = stitch };
+        for (var move = 0; ; move++)
+        {
+            var reply = await grains.Profile(call.AccountId, call.Audience, profile).Personalize(withStitch);
+            if (reply.MovedTo is not { } movedTo)
+            {
+                if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
+                hints.Remember(call.AccountId, call.Audience, call.Identifiers, reply.ProfileId);
+                return reply.OffersJson;
+            }
+            if (move == MaxMoves) throw new InvalidOperationException($"profile {profile} keeps moving");
+            profile = movedTo;
         }
     }
 
