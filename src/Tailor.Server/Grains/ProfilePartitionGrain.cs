@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Tailor.Core;
@@ -25,23 +24,19 @@ public sealed partial class ProfilePartitionGrain(
     private long _accountId;
     private string _audience = "";
 
-    /// <summary>A profile as found: its committed snapshot (null when it has none), or the profile it was merged into.</summary>
-    private readonly record struct Held(byte[]? Snapshot, Guid MovedTo);
+    /// <summary>
+    /// A profile as found: its committed snapshot (a <see cref="ResidentSnapshots"/> block, 0 when it has
+    /// none; read it before the profile's turn ends), or the profile it was merged into.
+    /// </summary>
+    private readonly record struct Held(nint Snapshot, Guid MovedTo);
 
     /// <summary>
-    /// A profile in memory: its state as last committed, in its snapshot encoding (a few hundred bytes
-    /// where the object form is a few kilobytes, and the bytes are written for the commit anyway; a call
-    /// reads them into a <see cref="ProfileState"/> in a microsecond or two), and when it was last used,
-    /// in seconds since the partition started. Sixteen bytes beside the snapshot: a million of them are resident.
+    /// The profiles in memory, each as its state last committed, in its snapshot encoding (a few hundred
+    /// bytes where the object form is a few kilobytes, and the bytes are written for the commit anyway; a
+    /// call reads them into a <see cref="ProfileState"/> in a microsecond or two), and when it was last
+    /// used, in seconds since the partition started. One that is absent is read from the store on its next call.
     /// </summary>
-    private struct Resident
-    {
-        public byte[]? Snapshot;
-        public int TouchedS;
-    }
-
-    /// <summary>The profiles in memory; one that is absent is read from the store on its next call.</summary>
-    private readonly Dictionary<Guid, Resident> _profiles = [];
+    private readonly ResidentSnapshots _profiles = new();
     /// <summary>Profiles merged into another (rare), kept apart so that every resident profile is smaller.</summary>
     private readonly Dictionary<Guid, (Guid Into, int TouchedS)> _moved = [];
     /// <summary>Profiles erased lately (when), which hinted calls must not bring back from a store that is still erasing them.</summary>
@@ -85,30 +80,26 @@ public sealed partial class ProfilePartitionGrain(
     /// </summary>
     private async ValueTask<Held> Load(Guid id, bool createdByThisCall = false)
     {
-        ref var resident = ref CollectionsMarshal.GetValueRefOrNullRef(_profiles, id);
+        ref var resident = ref _profiles.Find(id);
         if (!Unsafe.IsNullRef(ref resident))
         {
             resident.TouchedS = NowS;
             return new Held(resident.Snapshot, Guid.Empty);
         }
-        if (_moved.TryGetValue(id, out var moved)) return new Held(null, moved.Into);
+        if (_moved.TryGetValue(id, out var moved)) return new Held(0, moved.Into);
         if (createdByThisCall) return Keep(id, null);
         if (await store.LoadProfileAsync(Scope, id) is { } saved) return Keep(id, saved.Snapshot);
         if (await store.FindAliasAsync(Scope, id) is { } into) return MarkMoved(id, into);
         return Keep(id, null);
     }
 
-    private Held Keep(Guid id, byte[]? snapshot)
-    {
-        _profiles[id] = new Resident { Snapshot = snapshot, TouchedS = NowS };
-        return new Held(snapshot, Guid.Empty);
-    }
+    private Held Keep(Guid id, byte[]? snapshot) => new(_profiles.Set(id, snapshot, NowS), Guid.Empty);
 
     private Held MarkMoved(Guid id, Guid into)
     {
         _profiles.Remove(id);
         _moved[id] = (into, NowS);
-        return new Held(null, into);
+        return new Held(0, into);
     }
 
     private void Forget(Guid id)
@@ -128,7 +119,7 @@ public sealed partial class ProfilePartitionGrain(
 
     /// <summary>The committed profile as objects (laid out for the configuration in force), or null when there is none.</summary>
     private static ProfileState? State(Held held, CompiledAudience audience) =>
-        held.Snapshot is null ? null : ProfileSnapshot.Read(held.Snapshot, audience.Layout);
+        held.Snapshot == 0 ? null : ProfileSnapshot.Read(ResidentSnapshots.Bytes(held.Snapshot), audience.Layout);
 
     public async Task<PersonalizeReply> Personalize(Guid id, PersonalizeCall call)
     {
@@ -143,9 +134,9 @@ public sealed partial class ProfilePartitionGrain(
             var now = NowMs;
             // The state is built for this call; the partition keeps it (as bytes) only once it is committed.
             var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
-            if (call.Stitch.Hinted && (held.Snapshot is null || !HoldsAll(state, call.Identifiers)))
+            if (call.Stitch.Hinted && (held.Snapshot == 0 || !HoldsAll(state, call.Identifiers)))
             {
-                if (held.Snapshot is null) Forget(id);
+                if (held.Snapshot == 0) Forget(id);
                 return HintRejected;
             }
 
@@ -299,8 +290,9 @@ public sealed partial class ProfilePartitionGrain(
         try
         {
             var held = await Load(id);
+            var snapshot = ResidentSnapshots.ToArray(held.Snapshot);
             MarkMoved(id, into);
-            return held.Snapshot;
+            return snapshot;
         }
         finally
         {
@@ -333,7 +325,7 @@ public sealed partial class ProfilePartitionGrain(
         await _turns.Enter(id);
         try
         {
-            return (await Load(id)).Snapshot;
+            return ResidentSnapshots.ToArray((await Load(id)).Snapshot);
         }
         finally
         {
