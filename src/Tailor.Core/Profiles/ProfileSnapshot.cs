@@ -272,10 +272,14 @@ public static class ProfileSnapshot
 
     private static SlidingCounterState ReadSliding(BinaryReader r, Format f, AttributeDefinition? definition, long updated)
     {
-        var windows = new long[r.Read7BitEncodedInt()];
+        var windowCount = r.Read7BitEncodedInt();
+        if (windowCount < 0) throw new InvalidDataException("corrupt profile snapshot: a negative window count");
+        Span<long> windows = windowCount <= 16 ? stackalloc long[windowCount] : new long[windowCount];
         for (var i = 0; i < windows.Length; i++) windows[i] = f.Window();
         var counter = new SlidingCounterState { UpdatedMs = updated };
         var buckets = r.Read7BitEncodedInt();
+        // Sized once for what the snapshot holds and the call's new bucket (bounded: the count is read from bytes).
+        counter.Reserve(Math.Clamp(buckets, 0, 1024) + 2);
         for (var i = 0; i < buckets; i++)
         {
             var window = r.Read7BitEncodedInt();

@@ -96,6 +96,12 @@ public sealed class SlidingCounterState : AttributeState
         Append(bucket);
     }
 
+    /// <summary>Room for this many buckets (a snapshot read knows its count, and a call adds one or two).</summary>
+    internal void Reserve(int count)
+    {
+        if (count > _buckets.Length) Array.Resize(ref _buckets, count);
+    }
+
     private void Append(Bucket bucket)
     {
         if (_count == _buckets.Length) Array.Resize(ref _buckets, Math.Max(4, _count * 2));
