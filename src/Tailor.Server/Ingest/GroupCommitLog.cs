@@ -16,6 +16,8 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
     private static readonly Meter Meter = new("Tailor.EventLog");
     private static readonly Histogram<int> BatchSize = Meter.CreateHistogram<int>("tailor.eventlog.batch.size", "{event}", "Events committed per transaction");
     private static readonly Histogram<double> CommitTime = Meter.CreateHistogram<double>("tailor.eventlog.commit.duration", "ms", "Time to commit one batch, fsync included");
+    private static readonly Histogram<double> AppendTime = Meter.CreateHistogram<double>("tailor.eventlog.append.duration", "ms",
+        "Time from an append to its commit: the wait for the batch before it, then its own batch's commit");
     private long _windowEvents, _windowBatches, _windowTicks, _windowStart = Stopwatch.GetTimestamp();
 
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(100_000) { SingleReader = true });
@@ -37,6 +39,7 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
     {
         public WriteItem Item { get; } = item;
         public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public long Queued { get; } = Stopwatch.GetTimestamp();
     }
 
     /// <summary>Queues an item; the task completes with its sequence number once it is on disk.</summary>
@@ -104,10 +107,10 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
             {
                 var started = Stopwatch.GetTimestamp();
                 _store.CommitBatch(items, _nextSeq);
-                var elapsed = Stopwatch.GetTimestamp() - started;
+                var committed = Stopwatch.GetTimestamp();
                 for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(_nextSeq + i);
                 _nextSeq += batch.Count;
-                Record(batch.Count, elapsed);
+                Record(batch, started, committed);
             }
             catch (Exception ex) when (batch.Count > 1)
             {
@@ -123,10 +126,14 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         }
     }
 
-    private void Record(int events, long elapsedTicks)
+    private void Record(List<Pending> batch, long started, long committed)
     {
+        var events = batch.Count;
+        var elapsedTicks = committed - started;
         BatchSize.Record(events);
-        CommitTime.Record(Stopwatch.GetElapsedTime(0, elapsedTicks).TotalMilliseconds);
+        CommitTime.Record(Stopwatch.GetElapsedTime(started, committed).TotalMilliseconds);
+        if (AppendTime.Enabled)
+            foreach (var pending in batch) AppendTime.Record(Stopwatch.GetElapsedTime(pending.Queued, committed).TotalMilliseconds);
         _windowEvents += events;
         _windowBatches++;
         _windowTicks += elapsedTicks;
