@@ -2,8 +2,8 @@
 """How long a small fdatasync takes on this disk while another file's pages are written back.
 
 The event log commits with one fsync of the WAL per batch; a WAL checkpoint writes the database's
-pages back at random offsets. On a disk where a flush waits for those writes (here: a Firecracker
-microVM, whose guest flush is a flush of the host's disk image) the commits slow down while they run.
+pages back at random offsets. On a disk where a flush waits for those writes, the commits slow down
+while they run.
 
     benchmark/load/fsync-beside-writeback.py [directory] [MiB of random pages]
 
