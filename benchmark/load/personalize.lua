@@ -5,13 +5,30 @@
 local key = os.getenv("TAILOR_WRITE_KEY") or ""
 local token = os.getenv("TAILOR_TOKEN") or ""
 local visitors = tonumber(os.getenv("TAILOR_VISITORS") or "100000")
--- Paced runs: TAILOR_RATE calls/s over TAILOR_CONNECTIONS connections (each waits its share before a call).
--- wrk has no open-loop mode, so a slow answer delays the next call (coordinated omission): an approximation.
+-- Fixed-rate runs: TAILOR_RATE calls/s in all, over wrk's TAILOR_THREADS threads (default 2, wrk's -t).
+-- Each thread hands out send times evenly spaced at its share of the rate; a connection that is free
+-- takes the next one and waits for it, or sends at once if that time has passed (calls that an
+-- open-loop client would have queued during a stall). The rate holds as long as enough connections
+-- are free; latency is timed from the send, not from the scheduled time (wrk has no open-loop mode).
 local rate = tonumber(os.getenv("TAILOR_RATE") or "0")
-local connections = tonumber(os.getenv("TAILOR_CONNECTIONS") or "64")
 if rate > 0 then
-  local interval = connections * 1000 / rate
-  function delay() return interval end
+  local ffi = require("ffi")
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } tailor_timespec;
+    int clock_gettime(int clock, tailor_timespec *ts);
+  ]]
+  local ts = ffi.new("tailor_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+  local spacing = tonumber(os.getenv("TAILOR_THREADS") or "2") * 1000 / rate
+  local next_send
+  function delay()
+    local now = now_ms()
+    next_send = (next_send or now) + spacing
+    return math.max(0, math.floor(next_send - now + 0.5))
+  end
 end
 local threads = {}
 local counter = 0
