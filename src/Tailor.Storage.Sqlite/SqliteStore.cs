@@ -329,6 +329,8 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     /// So once the WAL passes the size given to the constructor, the checkpoint catches up in passes while
     /// the writer goes on, fsyncs the database file, then copies the last frames with the writer held
     /// between two batches; the writer's next transaction then writes the WAL from its start again.
+    /// Below that size, each pass is followed by an fsync of the database file, so that its writeback is
+    /// spread over the passes instead of waiting for the restart.
     /// </summary>
     public void Maintain()
     {
@@ -336,11 +338,21 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         try
         {
             using var connection = Open();
-            var frames = Checkpoint(connection);
-            if (frames < _walRestartFrames) return;
+            var (frames, copied) = Checkpoint(connection);
+            if (frames < _walRestartFrames)
+            {
+                // SQLite fsyncs the database file only after a pass that copied the whole WAL, which under
+                // load never happens: the copied pages would stay dirty until the restart's fsync and then
+                // be written all at once (~100 MB of scattered pages at 3,000 calls/s), with the log's
+                // commits queued behind them. Synced after each pass, they go to disk a second's worth at a
+                // time. This paces the writeback; durability does not depend on it.
+                if (copied != _syncedCopied) SyncDatabaseFile(connection);
+                _syncedCopied = copied;
+                return;
+            }
             for (var pass = 0; pass < 8; pass++)
             {
-                var now = Checkpoint(connection);
+                var (now, _) = Checkpoint(connection);
                 if (now - frames < CatchUpFrames) break;
                 frames = now;
             }
@@ -369,6 +381,9 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
     private int _maintaining;
 
+    /// <summary>The copied-frame count at the last pass, whose pages are synced.</summary>
+    private long _syncedCopied;
+
     /// <summary>
     /// Fsyncs the database file through the connection's own SQLite file handle
     /// (<c>SQLITE_FCNTL_FILE_POINTER</c>, then the VFS's <c>xSync</c>). Opening the file separately is
@@ -394,14 +409,14 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         if (rc != 0) throw new SqliteException($"syncing {connection.DataSource} failed", rc);
     }
 
-    /// <summary>A PASSIVE checkpoint; returns the frames in the WAL (0 after it started over).</summary>
-    private static long Checkpoint(SqliteConnection connection)
+    /// <summary>A PASSIVE checkpoint; returns the frames in the WAL (0 after it started over) and how many of them are copied.</summary>
+    private static (long Frames, long Copied) Checkpoint(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
         using var result = command.ExecuteReader();
         // Columns: busy, frames in the WAL, frames copied (-1 when the file is not in WAL mode).
-        return result.Read() ? result.GetInt64(1) : 0;
+        return result.Read() ? (result.GetInt64(1), result.GetInt64(2)) : (0, 0);
     }
 
     public Task<IReadOnlyList<EventRecord>> ReadEventsAsync(long accountId, string database, string table, long afterSeq, int limit, CancellationToken cancellationToken = default) =>

@@ -71,4 +71,57 @@ public sealed class WalMaintenanceTests : IDisposable
         Assert.True(largest < 48L * 1024 * 1024, $"the WAL grew to {largest / (1024 * 1024)} MiB");
         Assert.Equal(batches * perBatch, await store.LastSeqAsync());
     }
+
+    [PageCacheFact]
+    public void A_maintenance_pass_writes_back_the_pages_it_copied()
+    {
+        var path = Path.Combine(_directory, "tailor.db");
+        var store = new SqliteStore(path);
+        var database = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        try
+        {
+            var scope = new AudienceScope(1, "customers");
+            Commit(store, scope, 1);
+            // A reader's snapshot stops the checkpoint short of the WAL's end, as the writer's next
+            // commits do under load: SQLite does not sync the database file after such a pass.
+            using var reader = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path}");
+            reader.Open();
+            using var snapshot = reader.BeginTransaction(deferred: true);
+            using (var read = reader.CreateCommand())
+            {
+                read.CommandText = "SELECT count(*) FROM events";
+                Assert.Equal(500L, read.ExecuteScalar());
+            }
+            Commit(store, scope, 501);
+            var before = new FileInfo(path).Length;
+
+            store.Maintain();
+
+            Assert.True(new FileInfo(path).Length > before, "the pass copied no page into the database file");
+            var pages = PageCache.Of(database);
+            Assert.Equal(0UL, pages.Dirty);
+            Assert.Equal(0UL, pages.Writeback);
+        }
+        finally
+        {
+            store.Dispose();
+            // Closed after SQLite's own descriptors: closing any descriptor of the file drops the process's locks on it.
+            database.Dispose();
+        }
+    }
+
+    private static void Commit(SqliteStore store, AudienceScope scope, long seq)
+    {
+        var items = Enumerable.Range(0, 500).Select(_ => new WriteItem
+        {
+            Scope = scope,
+            Database = "web",
+            Table = "pageviews",
+            Uuid = Guid.NewGuid().ToString(),
+            Body = """{"td_path":"/shoes"}"""u8.ToArray(),
+            ProfileId = Guid.NewGuid(),
+            Snapshot = new byte[512],
+        }).ToArray();
+        store.CommitBatch(items, seq);
+    }
 }
