@@ -54,12 +54,12 @@ runtime_delta() {
 }
 
 run() { # label url key token pid connections [rate]
-  local label=$1 url=$2 key=$3 tok=$4 pid=$5 c=$6 rate=${7:-0}
-  TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok wrk -t2 -c"$c" -d"$warmup" -s "$root/benchmark/load/personalize.lua" "$url" >/dev/null 2>&1
+  local label=$1 url=$2 key=$3 tok=$4 pid=$5 c=$6 rate=${7:-0} threads=2
+  TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok wrk -t"$threads" -c"$c" -d"$warmup" -s "$root/benchmark/load/personalize.lua" "$url" >/dev/null 2>&1
   local before; before=$(cpu_ticks "$pid")
   local counters_before; counters_before=$(runtime_counters "$url")
-  local line; line=$(TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_THREADS=2 TAILOR_RATE=$rate \
-    wrk -t2 -c"$c" -d"$duration" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$url" | grep '^RESULT')
+  local line; line=$(TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_THREADS=$threads TAILOR_RATE=$rate \
+    wrk -t"$threads" -c"$c" -d"$duration" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$url" | grep '^RESULT')
   local after; after=$(cpu_ticks "$pid")
   local counters_after; counters_after=$(runtime_counters "$url")
   echo "$label c=$c cpu_ticks=$((after - before)) rss=$(rss_mib "$pid") ${line#RESULT } $(runtime_delta "$counters_before" "$counters_after")"
