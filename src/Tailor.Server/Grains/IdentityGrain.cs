@@ -11,8 +11,7 @@ namespace Tailor.Server.Grains;
 /// <inheritdoc cref="IIdentityGrain"/>
 public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time) : Grain, IIdentityGrain
 {
-    private ShardedDictionary<Identifier, Guid>? _index;
-    private ShardedDictionary<Guid, ProfileIdentifiers>? _byProfile;
+    private IdentityIndex? _index;
 
     private AudienceScope Scope
     {
@@ -29,19 +28,11 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         if (_index is not null) return;
         var scope = Scope;
         var count = await store.CountIdentitiesAsync(scope);
-        var index = new ShardedDictionary<Identifier, Guid>(count);
-        var byProfile = new ShardedDictionary<Guid, ProfileIdentifiers>(count);
+        var index = new IdentityIndex(count);
         foreach (var record in store.ScanIdentities(scope))
-        {
-            var identifier = new Identifier(record.Key, record.Value);
-            index[identifier] = record.ProfileId;
-            Members(byProfile, record.ProfileId).Add(identifier);
-        }
-        (_index, _byProfile) = (index, byProfile);
+            index.Assign(new Identifier(record.Key, record.Value), record.ProfileId);
+        _index = index;
     }
-
-    private static ref ProfileIdentifiers Members(ShardedDictionary<Guid, ProfileIdentifiers> byProfile, Guid profile) =>
-        ref byProfile.GetValueRefOrAddDefault(profile);
 
     public async Task<StitchReply> Resolve(IdentifierDto[] identifiers)
     {
@@ -55,27 +46,31 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
 
     private StitchReply ResolveCore(IdentifierDto[] identifiers)
     {
-        var ids = identifiers.Select(i => new Identifier(i.Key, i.Value)).ToList();
-        var plan = IdentityStitcher.Plan(ids, id => _index!.TryGetValue(id, out var p) ? p : null, () => IdentityStitcher.NewProfileId(time));
+        var index = _index!;
+        var ids = new List<Identifier>(identifiers.Length);
+        var hashes = new UInt128[identifiers.Length];
+        var owners = new Guid?[identifiers.Length];
+        for (var i = 0; i < identifiers.Length; i++)
+        {
+            ids.Add(new Identifier(identifiers[i].Key, identifiers[i].Value));
+            hashes[i] = IdentifierHash.Of(ids[i]);
+            owners[i] = index.TryGetProfile(hashes[i], out var owner) ? owner : null;
+        }
+        var plan = IdentityStitcher.Plan(ids, id => owners[ids.IndexOf(id)], () => IdentityStitcher.NewProfileId(time));
         var target = plan.Profile;
         var upserted = new List<IdentifierDto>();
         var sources = plan is StitchPlan.Merge merge ? merge.Sources.ToArray() : [];
         foreach (var source in sources)
-        {
-            if (!_byProfile!.Remove(source, out var moved)) continue;
-            foreach (var identifier in moved.ToList())
+            foreach (var identifier in index.TakeMembers(source))
             {
-                _index![identifier] = target;
-                Members(_byProfile, target).Add(identifier);
+                index.Assign(identifier, target);
                 upserted.Add(new IdentifierDto(identifier.Key, identifier.Value));
             }
-        }
-        foreach (var identifier in ids)
+        for (var i = 0; i < ids.Count; i++)
         {
-            if (_index!.TryGetValue(identifier, out var current) && current == target) continue;
-            _index[identifier] = target;
-            Members(_byProfile!, target).Add(identifier);
-            upserted.Add(new IdentifierDto(identifier.Key, identifier.Value));
+            if (index.TryGetProfile(hashes[i], out var current) && current == target) continue;
+            index.Assign(ids[i], hashes[i], target);
+            upserted.Add(identifiers[i]);
         }
         return new StitchReply { ProfileId = target, IsNew = plan is StitchPlan.NewProfile, MergeSources = sources, Upserted = [.. upserted] };
     }
@@ -195,7 +190,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         if (failed is null) return Task.CompletedTask;
         _importCommits.Clear();
         _uncommitted.Clear();
-        (_index, _byProfile) = (null, null);
+        _index = null;
         return failed;
     }
 
@@ -203,12 +198,12 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
     {
         await EnsureLoaded();
         await ThrowIfImportFailed();
-        if (!_index!.TryGetValue(new Identifier(identifier.Key, identifier.Value), out var profileId)) return null;
+        if (!_index!.TryGetProfile(new Identifier(identifier.Key, identifier.Value), out var profileId)) return null;
         var reply = new StitchReply { ProfileId = profileId };
         await UntilCommitted(reply);
         // Held in this grain's turn: no event of the audience is stitched meanwhile.
         var erased = await GrainFactory.Profile(Scope.AccountId, Scope.Audience, profileId).Erase();
-        var identifiers = _byProfile!.Remove(profileId, out var held) ? held.ToList() : [];
+        var identifiers = _index.TakeMembers(profileId);
         foreach (var id in identifiers) _index.Remove(id);
         foreach (var dto in erased.Identifiers) _index.Remove(new Identifier(dto.Key, dto.Value));
         var events = await store.EraseProfileAsync(Scope, profileId);
@@ -219,29 +214,20 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
     public async Task<Guid?> Find(IdentifierDto identifier)
     {
         await EnsureLoaded();
-        return _index!.TryGetValue(new Identifier(identifier.Key, identifier.Value), out var profile) ? profile : null;
+        return _index!.TryGetProfile(new Identifier(identifier.Key, identifier.Value), out var profile) ? profile : null;
     }
 
     public async Task Forget(Guid profileId, IdentifierDto[] identifiers)
     {
         await EnsureLoaded();
-        foreach (var dto in identifiers)
-        {
-            var identifier = new Identifier(dto.Key, dto.Value);
-            if (_index!.TryGetValue(identifier, out var owner) && owner == profileId)
-            {
-                _index.Remove(identifier);
-                ref var members = ref _byProfile!.GetValueRefOrNullRef(profileId);
-                if (!System.Runtime.CompilerServices.Unsafe.IsNullRef(ref members)) members.Remove(identifier);
-            }
-        }
+        foreach (var dto in identifiers) _index!.Unassign(new Identifier(dto.Key, dto.Value), profileId);
     }
 
     public Task Warm() => EnsureLoaded();
 
     public Task Reset()
     {
-        (_index, _byProfile) = (null, null);
+        _index = null;
         return Task.CompletedTask;
     }
 }

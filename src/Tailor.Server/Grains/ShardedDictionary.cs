@@ -50,6 +50,8 @@ internal sealed class ShardedDictionary<TKey, TValue>
         set => ShardForInsert(key)[key] = value;
     }
 
+    public IEnumerable<TValue> Values => _shards.SelectMany(shard => shard.Values);
+
     public bool Remove(TKey key) => ShardOf(key).Remove(key);
 
     public bool Remove(TKey key, out TValue value) => ShardOf(key).Remove(key, out value!);

@@ -40,7 +40,7 @@ public sealed class TailorOptions
 
     /// <summary>
     /// Identifiers whose profile the edge remembers, so that a returning customer's call skips the
-    /// identity grain (Ingest.IdentityHints; about 110 bytes each). 0 turns the hints off.
+    /// identity grain (Ingest.IdentityHints; about 70 bytes each). 0 turns the hints off.
     /// </summary>
     [Range(0, 100_000_000)]
     public int IdentityHints { get; set; } = 200_000;

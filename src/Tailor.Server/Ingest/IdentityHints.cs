@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Tailor.Core.Identity;
 using Tailor.Server.Grains;
 
 namespace Tailor.Server.Ingest;
@@ -12,34 +12,70 @@ namespace Tailor.Server.Ingest;
 /// merge moved the profile, an identifier was evicted, the profile was erased) the call is stitched
 /// by the identity grain as usual. So nothing has to tell the hints of a change, on this node or another.
 /// Bounded: two generations of at most half the capacity each; a hint found in the older one moves to
-/// the newer, and the older one is dropped whole when the newer fills.
+/// the newer, and the older one is dropped whole when the newer fills. The hints are kept in stripes
+/// (each with its own lock and generations) of dictionaries that hold no references: a concurrent
+/// dictionary allocated an object for every hint it added, which the next collections found through
+/// the card table and copied (docs/performance.md).
 /// </summary>
-public sealed class IdentityHints(int capacity)
+public sealed class IdentityHints
 {
     private static readonly Meter Meter = new("Tailor.Identity");
     private static readonly Counter<long> Outcomes = Meter.CreateCounter<long>("tailor.identity.hints", "{call}",
         "Personalization calls by what the identity hints did: hit (one grain call), rejected (stitched after all), miss");
     private static readonly KeyValuePair<string, object?> Hit = new("outcome", "hit"), Rejected = new("outcome", "rejected"), Miss = new("outcome", "miss");
+    private const int Stripes = 16;
 
-    private readonly record struct HintKey(long Account, string Audience, string Key, string Value);
+    /// <summary>
+    /// The audience by its name's hash: two audiences of an account whose hashes collide share hints,
+    /// which is harmless (a profile takes a hinted call only if it holds the call's identifiers).
+    /// </summary>
+    private readonly record struct HintKey(long Account, int Audience, UInt128 Identifier);
 
-    private readonly int _generation = capacity / 2;
-    private readonly Lock _rotation = new();
-    private ConcurrentDictionary<HintKey, Guid> _current = new(), _previous = new();
-    private int _added;
+    private sealed class Stripe
+    {
+        public readonly Lock Lock = new();
+        public Dictionary<HintKey, Guid> Current = [], Previous = [];
+    }
+
+    private readonly int _generation;
+    private readonly Stripe[] _stripes = new Stripe[Stripes];
+
+    public IdentityHints(int capacity)
+    {
+        _generation = capacity <= 0 ? 0 : Math.Max(1, capacity / 2 / Stripes);
+        for (var i = 0; i < Stripes; i++) _stripes[i] = new Stripe();
+    }
+
+    /// <summary>The call's identifiers as the hints know them (<see cref="IdentifierHash"/>): worked out once per call, not at all when the hints are off.</summary>
+    public UInt128[] Hashes(IdentifierDto[] identifiers)
+    {
+        if (_generation == 0) return [];
+        var hashes = new UInt128[identifiers.Length];
+        for (var i = 0; i < identifiers.Length; i++) hashes[i] = IdentifierHash.Of(identifiers[i].Key, identifiers[i].Value);
+        return hashes;
+    }
+
+    private static HintKey KeyOf(long account, string audience, UInt128 identifier) => new(account, audience.GetHashCode(StringComparison.Ordinal), identifier);
+
+    private Stripe StripeOf(HintKey key) => _stripes[(int)((ulong)key.Identifier & (Stripes - 1))];
 
     /// <summary>The profile every identifier of the call was last stitched to, when they agree.</summary>
-    public Guid? Find(long account, string audience, IdentifierDto[] identifiers)
+    public Guid? Find(long account, string audience, UInt128[] identifiers)
     {
         var found = Guid.Empty;
         if (_generation > 0)
             foreach (var identifier in identifiers)
             {
-                var key = new HintKey(account, audience, identifier.Key, identifier.Value);
-                if (!_current.TryGetValue(key, out var profile))
+                var key = KeyOf(account, audience, identifier);
+                var stripe = StripeOf(key);
+                Guid profile;
+                lock (stripe.Lock)
                 {
-                    if (!_previous.TryGetValue(key, out profile)) break;
-                    Add(key, profile);
+                    if (!stripe.Current.TryGetValue(key, out profile))
+                    {
+                        if (!stripe.Previous.TryGetValue(key, out profile)) break;
+                        Add(stripe, key, profile);
+                    }
                 }
                 if (found != Guid.Empty && found != profile)
                 {
@@ -57,13 +93,15 @@ public sealed class IdentityHints(int capacity)
     }
 
     /// <summary>Where the identity grain stitched the call's identifiers.</summary>
-    public void Remember(long account, string audience, IdentifierDto[] identifiers, Guid profile)
+    public void Remember(long account, string audience, UInt128[] identifiers, Guid profile)
     {
         if (_generation <= 0) return;
         foreach (var identifier in identifiers)
         {
-            var key = new HintKey(account, audience, identifier.Key, identifier.Value);
-            if (!_current.TryGetValue(key, out var known) || known != profile) Add(key, profile);
+            var key = KeyOf(account, audience, identifier);
+            var stripe = StripeOf(key);
+            lock (stripe.Lock)
+                if (!stripe.Current.TryGetValue(key, out var known) || known != profile) Add(stripe, key, profile);
         }
     }
 
@@ -71,27 +109,27 @@ public sealed class IdentityHints(int capacity)
     public static void Taken() => Outcomes.Add(1, Hit);
 
     /// <summary>The profile did not take the hinted call: forget the hints, the identity grain decides.</summary>
-    public void Reject(long account, string audience, IdentifierDto[] identifiers)
+    public void Reject(long account, string audience, UInt128[] identifiers)
     {
         Outcomes.Add(1, Rejected);
         foreach (var identifier in identifiers)
         {
-            var key = new HintKey(account, audience, identifier.Key, identifier.Value);
-            _current.TryRemove(key, out _);
-            _previous.TryRemove(key, out _);
+            var key = KeyOf(account, audience, identifier);
+            var stripe = StripeOf(key);
+            lock (stripe.Lock)
+            {
+                stripe.Current.Remove(key);
+                stripe.Previous.Remove(key);
+            }
         }
     }
 
-    private void Add(HintKey key, Guid profile)
+    /// <summary>With the stripe's lock held.</summary>
+    private void Add(Stripe stripe, HintKey key, Guid profile)
     {
-        _current[key] = profile;
-        if (Interlocked.Increment(ref _added) < _generation) return;
-        lock (_rotation)
-        {
-            if (Volatile.Read(ref _added) < _generation) return;
-            _previous = _current;
-            _current = new ConcurrentDictionary<HintKey, Guid>();
-            Volatile.Write(ref _added, 0);
-        }
+        stripe.Current[key] = profile;
+        if (stripe.Current.Count < _generation) return;
+        (stripe.Previous, stripe.Current) = (stripe.Current, stripe.Previous);
+        stripe.Current.Clear();
     }
 }

@@ -22,7 +22,8 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
         }
         try
         {
-            if (hints.Find(call.AccountId, call.Audience, call.Identifiers) is { } hinted)
+            var hashes = hints.Hashes(call.Identifiers);
+            if (hints.Find(call.AccountId, call.Audience, hashes) is { } hinted)
             {
                 var reply = await grains.Profile(call.AccountId, call.Audience, hinted)
                     .Personalize(call with { Stitch = new StitchReply { ProfileId = hinted, Hinted = true } });
@@ -32,9 +33,9 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
                     if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
                     return reply.OffersJson;
                 }
-                hints.Reject(call.AccountId, call.Audience, call.Identifiers);
+                hints.Reject(call.AccountId, call.Audience, hashes);
             }
-            return await StitchAndPersonalizeAsync(call, entry);
+            return await StitchAndPersonalizeAsync(call, hashes, entry);
         }
         catch
         {
@@ -43,7 +44,7 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
         }
     }
 
-    private async Task<byte[]> StitchAndPersonalizeAsync(PersonalizeCall call, IdempotencyCache.Entry? entry)
+    private async Task<byte[]> StitchAndPersonalizeAsync(PersonalizeCall call, UInt128[] hashes, IdempotencyCache.Entry? entry)
     {
         var identity = grains.Identity(call.AccountId, call.Audience);
         var stitch = await identity.Resolve(call.Identifiers);
@@ -55,7 +56,7 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
             if (reply.MovedTo is not { } movedTo)
             {
                 if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
-                hints.Remember(call.AccountId, call.Audience, call.Identifiers, reply.ProfileId);
+                hints.Remember(call.AccountId, call.Audience, hashes, reply.ProfileId);
                 return reply.OffersJson;
             }
             if (move == MaxMoves) throw new InvalidOperationException($"profile {profile} keeps moving");
