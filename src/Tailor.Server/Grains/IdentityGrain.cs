@@ -34,26 +34,25 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         _index = index;
     }
 
-    public async Task<StitchReply> Resolve(IdentifierDto[] identifiers)
+    public async Task<StitchReply> Resolve(IdentifierDto[] identifiers, UInt128[] hashes)
     {
         await EnsureLoaded();
         await ThrowIfImportFailed();
-        var reply = ResolveCore(identifiers);
+        if (hashes.Length != identifiers.Length) throw new ArgumentException("one hash per identifier", nameof(hashes));
+        var reply = ResolveCore(identifiers, hashes);
         // A profile an import has just created is only handed out once it is in the store.
         await UntilCommitted(reply);
         return reply;
     }
 
-    private StitchReply ResolveCore(IdentifierDto[] identifiers)
+    private StitchReply ResolveCore(IdentifierDto[] identifiers, UInt128[] hashes)
     {
         var index = _index!;
         var ids = new List<Identifier>(identifiers.Length);
-        var hashes = new UInt128[identifiers.Length];
         var owners = new Guid?[identifiers.Length];
         for (var i = 0; i < identifiers.Length; i++)
         {
             ids.Add(new Identifier(identifiers[i].Key, identifiers[i].Value));
-            hashes[i] = IdentifierHash.Of(ids[i]);
             owners[i] = index.TryGetProfile(hashes[i], out var owner) ? owner : null;
         }
         var plan = IdentityStitcher.Plan(ids, id => owners[ids.IndexOf(id)], () => IdentityStitcher.NewProfileId(time));
@@ -91,7 +90,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
             StitchReply? forward = null;
             if (row.Identifiers.Length > 0)
             {
-                var reply = ResolveCore(row.Identifiers);
+                var reply = ResolveCore(row.Identifiers, IdentifierDto.Hashes(row.Identifiers));
                 await UntilCommitted(reply);
                 target = reply.ProfileId;
                 if (!reply.IsNew && !created.ContainsKey(target) || reply.MergeSources.Length > 0) forward = reply;

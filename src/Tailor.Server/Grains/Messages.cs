@@ -2,7 +2,16 @@ namespace Tailor.Server.Grains;
 
 /// <summary>An identifier on the wire between grains.</summary>
 [GenerateSerializer, Immutable]
-public readonly record struct IdentifierDto([property: Id(0)] string Key, [property: Id(1)] string Value);
+public readonly record struct IdentifierDto([property: Id(0)] string Key, [property: Id(1)] string Value)
+{
+    /// <summary>Each identifier's <see cref="Tailor.Core.Identity.IdentifierHash"/>: a call works them out once, for the hints and the identity grain.</summary>
+    public static UInt128[] Hashes(IdentifierDto[] identifiers)
+    {
+        var hashes = new UInt128[identifiers.Length];
+        for (var i = 0; i < identifiers.Length; i++) hashes[i] = Tailor.Core.Identity.IdentifierHash.Of(identifiers[i].Key, identifiers[i].Value);
+        return hashes;
+    }
+}
 
 /// <summary>What the identity grain decided for an event's identifiers.</summary>
 [GenerateSerializer, Immutable]

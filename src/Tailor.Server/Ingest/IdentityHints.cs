@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Tailor.Core.Identity;
 using Tailor.Server.Grains;
 
 namespace Tailor.Server.Ingest;
@@ -46,20 +45,12 @@ public sealed class IdentityHints
         for (var i = 0; i < Stripes; i++) _stripes[i] = new Stripe();
     }
 
-    /// <summary>The call's identifiers as the hints know them (<see cref="IdentifierHash"/>): worked out once per call, not at all when the hints are off.</summary>
-    public UInt128[] Hashes(IdentifierDto[] identifiers)
-    {
-        if (_generation == 0) return [];
-        var hashes = new UInt128[identifiers.Length];
-        for (var i = 0; i < identifiers.Length; i++) hashes[i] = IdentifierHash.Of(identifiers[i].Key, identifiers[i].Value);
-        return hashes;
-    }
-
     private static HintKey KeyOf(long account, string audience, UInt128 identifier) => new(account, audience.GetHashCode(StringComparison.Ordinal), identifier);
 
     private Stripe StripeOf(HintKey key) => _stripes[(int)((ulong)key.Identifier & (Stripes - 1))];
 
     /// <summary>The profile every identifier of the call was last stitched to, when they agree.</summary>
+    /// <param name="identifiers">The call's identifiers as <see cref="IdentifierDto.Hashes"/>.</param>
     public Guid? Find(long account, string audience, UInt128[] identifiers)
     {
         var found = Guid.Empty;

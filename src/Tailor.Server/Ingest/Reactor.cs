@@ -22,7 +22,7 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
         }
         try
         {
-            var hashes = hints.Hashes(call.Identifiers);
+            var hashes = IdentifierDto.Hashes(call.Identifiers);
             if (hints.Find(call.AccountId, call.Audience, hashes) is { } hinted)
             {
                 var reply = await grains.Profile(call.AccountId, call.Audience, hinted)
@@ -47,7 +47,7 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
     private async Task<byte[]> StitchAndPersonalizeAsync(PersonalizeCall call, UInt128[] hashes, IdempotencyCache.Entry? entry)
     {
         var identity = grains.Identity(call.AccountId, call.Audience);
-        var stitch = await identity.Resolve(call.Identifiers);
+        var stitch = await identity.Resolve(call.Identifiers, hashes);
         var profile = stitch.ProfileId;
         var withStitch = call with { Stitch = stitch };
         for (var move = 0; ; move++)
