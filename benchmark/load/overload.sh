@@ -18,11 +18,8 @@ dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --
   --Tailor:DemoProfiles=10000 --Logging:LogLevel:Default=Warning >"$work/server.log" 2>&1 &
 pids+=($!)
 wait_for "$url"
-read -r master write token < <(python3 -c "import json;d=json.load(open('$work/data/demo.json'));print(d['master_key'],d['write_key'],d['token'])")
-apply() { # ingest limit
-  sed "s/ingest_per_second: 20000/ingest_per_second: $1/; s/concurrent: 256/concurrent: 100000/" "$root/samples/demo.yaml" >"$work/load.yaml"
-  curl -sf -X PUT "$url/v1/config?file=load.yaml" -H "Authorization: TD1 $master" -H 'Content-Type: application/yaml' --data-binary @"$work/load.yaml" >/dev/null
-}
+read -r master write token < <(demo_keys "$work/data")
+apply() { set_ingest_limit "$url" "$master" "$1"; }
 drive() { dotnet "$root/benchmark/Overload/bin/Release/net10.0/Overload.dll" "$url" "$write" "$token" "$connections" "$1" | grep '^RESULT'; }
 
 apply 10000000

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Where a durable personalization call's CPU goes: Tailor (Release, --demo data with 1,000,000 imported
+# profiles on a temporary directory) under the harness's load (wrk, 256 connections, personalize.lua),
+# sampled with `perf record -g`, each sample put in one part (HTTP, Orleans, grains, engine, the event
+# log's writer, activation reads, checkpoint, GC...) by profile-split.py. Prints the shares and the
+# throughput during the sampling (perf's own cost lowers it). Loopback only; every process it starts is
+# stopped by PID. Needs wrk, perf (Debian: linux-perf) allowed to sample the process, and python3.
+# About 2 minutes.
+#
+#   benchmark/load/profile.sh [seconds sampled, default 12]
+#   PROFILES=1000000 (imported demo profiles), KEEP=FILE (keep perf's samples there)
+set -euo pipefail
+seconds=${1:-12}
+source "$(dirname "$0")/common.sh" profile
+
+require_wrk
+command -v perf >/dev/null || { echo "perf is not installed (apt-get install linux-perf)"; exit 1; }
+echo "building Release..."
+dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
+
+url=http://127.0.0.1:18085
+# The runtime writes its JIT-compiled methods' names to /tmp/perf-PID.map for perf; with W^X on, perf
+# sees their code through an anonymous double mapping it cannot name.
+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
+  dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --data "$work/data" --urls "$url" \
+  --Tailor:DemoProfiles="${PROFILES:-1000000}" --Logging:LogLevel:Default=Warning >"$work/tailor.log" 2>&1 &
+tailor_pid=$!
+pids+=($tailor_pid)
+wait_for "$url"
+read -r master write token < <(demo_keys "$work/data")
+set_ingest_limit "$url" "$master" 10000000
+
+load() { TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$write TAILOR_TOKEN=$token wrk -t2 -c256 -d"$1" -s "$root/benchmark/load/personalize.lua" "$url"; }
+echo "warming up (20 s)..."
+load 20s >/dev/null
+samples=${KEEP:-$work/perf.data}
+load "$((seconds + 4))s" >"$work/wrk.txt" &
+wrk_pid=$!
+pids+=($wrk_pid)
+sleep 2
+perf record -F 499 -g -p "$tailor_pid" -o "$samples" -- sleep "$seconds" >/dev/null 2>&1
+wait "$wrk_pid"
+rm -f "/tmp/perf-$tailor_pid.map.tmp"
+
+echo
+echo "Tailor at 256 connections while sampled: $(grep '^RESULT' "$work/wrk.txt" | sed 's/.* rps=\([0-9]*\).*/\1/') calls/s (perf's sampling costs some)"
+perf script -i "$samples" -F comm,ip,sym,dso 2>/dev/null | python3 "$root/benchmark/load/profile-split.py"
+stop_all
+rm -f "/tmp/perf-$tailor_pid.map"
