@@ -80,12 +80,15 @@ public static class ProfileSnapshot
         for (var i = 0; i < layout.Segments.Count; i++)
             if (state.InSegment(i)) w.Write(layout.Segments[i]);
 
+        // Indexed loops: the layout's list is an interface, whose enumerator would be one more object per snapshot.
+        var definitions = layout.Attributes;
         var attributes = 0;
-        foreach (var definition in layout.Attributes)
-            if (state.Attributes[definition.Slot] is not null) attributes++;
+        for (var a = 0; a < definitions.Count; a++)
+            if (state.Attributes[definitions[a].Slot] is not null) attributes++;
         w.Write7BitEncodedInt(attributes);
-        foreach (var definition in layout.Attributes)
+        for (var a = 0; a < definitions.Count; a++)
         {
+            var definition = definitions[a];
             if (state.Attributes[definition.Slot] is not { } attribute) continue;
             w.Write(definition.Name);
             switch (attribute)

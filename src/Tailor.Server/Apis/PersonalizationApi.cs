@@ -101,6 +101,13 @@ public static partial class PersonalizationApi
         }
     }
 
+    private static IdentifierDto[] Dtos(List<Tailor.Core.Profiles.Identifier> identifiers)
+    {
+        var dtos = new IdentifierDto[identifiers.Count];
+        for (var i = 0; i < dtos.Length; i++) dtos[i] = new IdentifierDto(identifiers[i].Key, identifiers[i].Value);
+        return dtos;
+    }
+
     private static async Task<IResult> HandleChecked(HttpContext context, string database, string table, bool isPublic)
     {
         var services = context.RequestServices;
@@ -179,7 +186,7 @@ public static partial class PersonalizationApi
             ClientUuid = clientUuid,
             Time = eventTime,
             IsPublic = isPublic,
-            Identifiers = [.. identifiers.Select(i => new IdentifierDto(i.Key, i.Value))],
+            Identifiers = Dtos(identifiers),
             Event = data,
         };
         var reactor = services.GetRequiredService<Reactor>();
