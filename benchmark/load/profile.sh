@@ -5,7 +5,7 @@
 # log's writer, activation reads, checkpoint, GC...) by profile-split.py. Prints the shares and the
 # throughput during the sampling (perf's own cost lowers it). Loopback only; every process it starts is
 # stopped by PID. Needs wrk, perf (Debian: linux-perf) allowed to sample the process, and python3.
-# About 2 minutes.
+# About 1 minute.
 #
 #   benchmark/load/profile.sh [seconds sampled, default 12]
 #   PROFILES=1000000 (imported demo profiles), KEEP=FILE (keep perf's samples there)
@@ -40,10 +40,10 @@ pids+=($wrk_pid)
 sleep 2
 perf record -F 499 -g -p "$tailor_pid" -o "$samples" -- sleep "$seconds" >/dev/null 2>&1
 wait "$wrk_pid"
-rm -f "/tmp/perf-$tailor_pid.map.tmp"
 
 echo
 echo "Tailor at 256 connections while sampled: $(grep '^RESULT' "$work/wrk.txt" | sed 's/.* rps=\([0-9]*\).*/\1/') calls/s (perf's sampling costs some)"
 perf script -i "$samples" -F comm,ip,sym,dso 2>/dev/null | python3 "$root/benchmark/load/profile-split.py"
 stop_all
-rm -f "/tmp/perf-$tailor_pid.map"
+# The runtime's perf maps, left in /tmp by the process.
+rm -f "/tmp/perf-$tailor_pid.map" "/tmp/perfinfo-$tailor_pid.map"
