@@ -101,13 +101,6 @@ public static partial class PersonalizationApi
         }
     }
 
-    private static IdentifierDto[] Dtos(List<Tailor.Core.Profiles.Identifier> identifiers)
-    {
-        var dtos = new IdentifierDto[identifiers.Count];
-        for (var i = 0; i < dtos.Length; i++) dtos[i] = new IdentifierDto(identifiers[i].Key, identifiers[i].Value);
-        return dtos;
-    }
-
     private static async Task<IResult> HandleChecked(HttpContext context, string database, string table, bool isPublic)
     {
         var services = context.RequestServices;
@@ -186,7 +179,7 @@ public static partial class PersonalizationApi
             ClientUuid = clientUuid,
             Time = eventTime,
             IsPublic = isPublic,
-            Identifiers = Dtos(identifiers),
+            Identifiers = IdentifierDto.From(identifiers),
             Event = data,
         };
         var reactor = services.GetRequiredService<Reactor>();

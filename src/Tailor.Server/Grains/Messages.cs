@@ -4,6 +4,13 @@ namespace Tailor.Server.Grains;
 [GenerateSerializer, Immutable]
 public readonly record struct IdentifierDto([property: Id(0)] string Key, [property: Id(1)] string Value)
 {
+    public static IdentifierDto[] From(IReadOnlyList<Tailor.Core.Profiles.Identifier> identifiers)
+    {
+        var dtos = new IdentifierDto[identifiers.Count];
+        for (var i = 0; i < dtos.Length; i++) dtos[i] = new IdentifierDto(identifiers[i].Key, identifiers[i].Value);
+        return dtos;
+    }
+
     /// <summary>Each identifier's <see cref="Tailor.Core.Identity.IdentifierHash"/>: a call works them out once, for the hints and the identity grain.</summary>
     public static UInt128[] Hashes(IdentifierDto[] identifiers)
     {

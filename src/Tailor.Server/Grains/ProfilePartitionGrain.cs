@@ -258,7 +258,7 @@ public sealed partial class ProfilePartitionGrain(
         lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
         if (evicted.Count > 0)
             await GrainFactory.Identity(_accountId, _audience)
-                .Forget(item.ProfileId, [.. evicted.Select(i => new IdentifierDto(i.Key, i.Value))]);
+                .Forget(item.ProfileId, IdentifierDto.From(evicted));
         return seq;
     }
 

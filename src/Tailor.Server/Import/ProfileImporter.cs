@@ -155,7 +155,7 @@ public sealed class ProfileImporter(AccountDirectory accounts, IGrainFactory gra
         return new ImportRowDto
         {
             Line = row.Line,
-            Identifiers = [.. row.Identifiers.Select(i => new IdentifierDto(i.Key, i.Value))],
+            Identifiers = IdentifierDto.From(row.Identifiers),
             LookupKeys = [.. row.LookupKeys.Select(LookupKeyHash.ToBytes)],
             Values = [.. row.Values.Select(v => ImportValueDto.From(v.Attribute, v.Value))],
             BatchSegments = row.BatchSegments,
