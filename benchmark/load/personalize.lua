@@ -70,7 +70,8 @@ end
 
 function done(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.status + summary.errors.timeout
-  io.write(string.format("RESULT requests=%d seconds=%.3f rps=%.0f p50=%.2f p99=%.2f p999=%.2f errors=%d non2xx=%d\n",
+  io.write(string.format("RESULT requests=%d seconds=%.3f rps=%.0f p50=%.2f p95=%.2f p99=%.2f p999=%.2f max=%.2f errors=%d non2xx=%d\n",
     summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000, errors, summary.errors.status))
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000,
+    latency.max / 1000, errors, summary.errors.status))
 end
