@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading.RateLimiting;
@@ -89,7 +90,9 @@ public static partial class PersonalizationApi
         headers.Vary = "Origin";
     }
 
-    private static async Task<IResult> Handle(HttpContext context, string database, string table, bool isPublic)
+    // Pooled state machines, as in the Reactor: the call waits for its commit.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<IResult> Handle(HttpContext context, string database, string table, bool isPublic)
     {
         try
         {
@@ -101,7 +104,8 @@ public static partial class PersonalizationApi
         }
     }
 
-    private static async Task<IResult> HandleChecked(HttpContext context, string database, string table, bool isPublic)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private static async ValueTask<IResult> HandleChecked(HttpContext context, string database, string table, bool isPublic)
     {
         var services = context.RequestServices;
         var accounts = services.GetRequiredService<AccountDirectory>();

@@ -8,7 +8,8 @@ namespace Tailor.Server.Grains;
 public interface IIdentityGrain : IGrainWithStringKey
 {
     /// <param name="hashes">The identifiers' <see cref="IdentifierDto.Hashes"/>, which the caller has worked out already.</param>
-    Task<StitchReply> Resolve(IdentifierDto[] identifiers, UInt128[] hashes);
+    /// <remarks>A ValueTask: Orleans then hands the caller its pooled completion source instead of a Task wrapping it.</remarks>
+    ValueTask<StitchReply> Resolve(IdentifierDto[] identifiers, UInt128[] hashes);
     Task<Guid?> Find(IdentifierDto identifier);
     /// <summary>Drops identifiers a profile evicted (it keeps at most 200). Interleaves: a profile may call it while this grain waits on that profile.</summary>
     [Orleans.Concurrency.AlwaysInterleave]

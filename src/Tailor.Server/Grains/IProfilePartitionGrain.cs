@@ -10,7 +10,9 @@ namespace Tailor.Server.Grains;
 /// </summary>
 public interface IProfilePartitionGrain : IGrainWithStringKey
 {
-    Task<PersonalizeReply> Personalize(Guid id, PersonalizeCall call);
+    /// <summary>Applies the event and commits it.</summary>
+    /// <remarks>A ValueTask: Orleans then hands the caller its pooled completion source instead of a Task wrapping it.</remarks>
+    ValueTask<PersonalizeReply> Personalize(Guid id, PersonalizeCall call);
     /// <summary>The offers for the profile as it is, without applying the event (a repeated uuid).</summary>
     Task<PersonalizeReply> Evaluate(Guid id, PersonalizeCall call);
     /// <summary>Hands the profile's state over to <paramref name="into"/> (a merge); the profile becomes an alias of it.</summary>
@@ -26,7 +28,7 @@ public interface IProfilePartitionGrain : IGrainWithStringKey
 /// <summary>One profile: its partition grain and its id, with the partition's calls for it.</summary>
 public readonly record struct ProfileRef(IProfilePartitionGrain Partition, Guid Id)
 {
-    public Task<PersonalizeReply> Personalize(PersonalizeCall call) => Partition.Personalize(Id, call);
+    public ValueTask<PersonalizeReply> Personalize(PersonalizeCall call) => Partition.Personalize(Id, call);
     public Task<PersonalizeReply> Evaluate(PersonalizeCall call) => Partition.Evaluate(Id, call);
     public Task<byte[]?> Absorb(Guid into) => Partition.Absorb(Id, into);
     public Task<byte[]?> Snapshot() => Partition.Snapshot(Id);

@@ -34,7 +34,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         _index = index;
     }
 
-    public async Task<StitchReply> Resolve(IdentifierDto[] identifiers, UInt128[] hashes)
+    public async ValueTask<StitchReply> Resolve(IdentifierDto[] identifiers, UInt128[] hashes)
     {
         await EnsureLoaded();
         await ThrowIfImportFailed();

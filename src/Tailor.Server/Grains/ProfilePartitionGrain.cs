@@ -121,7 +121,8 @@ public sealed partial class ProfilePartitionGrain(
     private static ProfileState? State(Held held, CompiledAudience audience) =>
         held.Snapshot == 0 ? null : ProfileSnapshot.Read(ResidentSnapshots.Bytes(held.Snapshot), audience.Layout);
 
-    public async Task<PersonalizeReply> Personalize(Guid id, PersonalizeCall call)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<PersonalizeReply> Personalize(Guid id, PersonalizeCall call)
     {
         await _turns.Enter(id);
         try
@@ -240,7 +241,8 @@ public sealed partial class ProfilePartitionGrain(
     }
 
     /// <summary>Makes the change durable, then adopts the new state and tells the identity and lookup indexes.</summary>
-    private async Task<long> Commit(WriteItem item, ProfileState state, StitchReply stitch, IReadOnlyList<Identifier> evicted, byte[][] lookupKeys)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<long> Commit(WriteItem item, ProfileState state, StitchReply stitch, IReadOnlyList<Identifier> evicted, byte[][] lookupKeys)
     {
         long seq;
         try
