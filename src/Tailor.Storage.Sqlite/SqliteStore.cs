@@ -434,12 +434,12 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
     // ---- profiles and identities -----------------------------------------------------------------
 
-    public Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        Task.FromResult(HotReaders.LoadProfile.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
+    public ValueTask<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(HotReaders.LoadProfile.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
             .First(r => new ProfileRecord(r.Id(0), r.Int64(1), r.Blob(2))));
 
-    public Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        Task.FromResult(HotReaders.FindAlias.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
+    public ValueTask<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(HotReaders.FindAlias.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
             .First(r => (Guid?)r.Id(0)));
 
     /// <summary>

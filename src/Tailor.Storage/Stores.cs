@@ -53,9 +53,10 @@ public interface IEventStore
 /// <summary>Profile snapshots and the identity index, read when grains activate.</summary>
 public interface IProfileStore
 {
-    Task<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
+    /// <summary>A profile's stored snapshot (a ValueTask: the embedded store reads it synchronously, without a Task per read).</summary>
+    ValueTask<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
     /// <summary>The profile an id was merged into, if it was.</summary>
-    Task<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
+    ValueTask<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
     /// <summary>Every identity of the audience (loading the identity index), streamed from one read transaction.</summary>
     IEnumerable<IdentityRecord> ScanIdentities(AudienceScope scope);
     /// <summary>How many identities the audience has (to size the identity index before loading it).</summary>

@@ -244,7 +244,8 @@ public static partial class PersonalizationApi
     /// Reads at most <paramref name="limit"/> bytes; larger bodies are refused without being buffered.
     /// A body Kestrel cannot read (malformed chunks, too slow, cut short) is the client's error, never a 500.
     /// </summary>
-    internal static async Task<(byte[] Body, bool TooLarge, string? Unreadable)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal static async ValueTask<(byte[] Body, bool TooLarge, string? Unreadable)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit) return ([], true, null);
         try

@@ -125,7 +125,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
                 Snapshot = ProfileSnapshot.Write(state),
                 IdentitiesUpserted = [.. state.Identifiers.Select(i => new IdentityRecord(i.Identifier.Key, i.Identifier.Value, id))],
                 LookupKeys = keys,
-            }));
+            }).AsTask());
         // The call returns before the commit, so that the next chunk is stitched while this one is
         // written; until it is durable, these profiles are held back from anyone who finds them.
         // The lookup index learns of them first, then they are released (so no later event's update can be overtaken).

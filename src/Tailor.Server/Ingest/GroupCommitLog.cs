@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 using Tailor.Storage;
 
 namespace Tailor.Server.Ingest;
@@ -35,26 +36,49 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         _logger = logger;
     }
 
-    private sealed class Pending(WriteItem item)
+    /// <summary>
+    /// One append: the item, and the value-task source its caller awaits (completed once, by the writer,
+    /// with the sequence number or the failure; continuations run on the thread pool, not the writer).
+    /// A TaskCompletionSource would add a Task to every call.
+    /// </summary>
+    private sealed class Pending(WriteItem item) : IValueTaskSource<long>
     {
+        private ManualResetValueTaskSourceCore<long> _core = new() { RunContinuationsAsynchronously = true };
+        private int _completed;
+
         public WriteItem Item { get; } = item;
-        public TaskCompletionSource<long> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public long Queued { get; } = Stopwatch.GetTimestamp();
+        public ValueTask<long> Done => new(this, _core.Version);
+
+        public void Complete(long seq)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) == 0) _core.SetResult(seq);
+        }
+
+        public void Fail(Exception error)
+        {
+            if (Interlocked.Exchange(ref _completed, 1) == 0) _core.SetException(error);
+        }
+
+        public long GetResult(short token) => _core.GetResult(token);
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
     }
 
-    /// <summary>Queues an item; the task completes with its sequence number once it is on disk.</summary>
-    public Task<long> AppendAsync(WriteItem item)
+    /// <summary>Queues an item; the ValueTask (await it once) completes with its sequence number once it is on disk.</summary>
+    public ValueTask<long> AppendAsync(WriteItem item)
     {
         var pending = new Pending(item);
         if (!_queue.Writer.TryWrite(pending))
             return WaitForRoom(pending);
-        return pending.Done.Task;
+        return pending.Done;
     }
 
-    private async Task<long> WaitForRoom(Pending pending)
+    private async ValueTask<long> WaitForRoom(Pending pending)
     {
         await _queue.Writer.WriteAsync(pending);
-        return await pending.Done.Task;
+        return await pending.Done;
     }
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -108,7 +132,7 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
                 var started = Stopwatch.GetTimestamp();
                 _store.CommitBatch(items, _nextSeq);
                 var committed = Stopwatch.GetTimestamp();
-                for (var i = 0; i < batch.Count; i++) batch[i].Done.TrySetResult(_nextSeq + i);
+                for (var i = 0; i < batch.Count; i++) batch[i].Complete(_nextSeq + i);
                 _nextSeq += batch.Count;
                 Record(batch, started, committed);
             }
@@ -121,7 +145,7 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
             catch (Exception ex)
             {
                 _logger.LogError(ex, "Committing an event failed; it was not acknowledged");
-                batch[0].Done.TrySetException(new EventLogUnavailableException(ex));
+                batch[0].Fail(new EventLogUnavailableException(ex));
             }
         }
     }
@@ -154,12 +178,12 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         try
         {
             _store.CommitBatch([pending.Item], _nextSeq);
-            pending.Done.TrySetResult(_nextSeq++);
+            pending.Complete(_nextSeq++);
         }
         catch (Exception ex)
         {
             _logger.LogError(ex, "Committing an event failed; it was not acknowledged");
-            pending.Done.TrySetException(new EventLogUnavailableException(ex));
+            pending.Fail(new EventLogUnavailableException(ex));
         }
     }
 
