@@ -38,7 +38,8 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
 
     /// <summary>
     /// One append: the item, and the value-task source its caller awaits (completed once, by the writer,
-    /// with the sequence number or the failure; continuations run on the thread pool, not the writer).
+    /// with the sequence number or the failure; the awaiting code resumes on the thread pool or its grain's
+    /// scheduler, never on the writer's thread).
     /// A TaskCompletionSource would add a Task to every call.
     /// </summary>
     private sealed class Pending(WriteItem item) : IValueTaskSource<long>
