@@ -111,8 +111,9 @@ public sealed class CompiledAudience
     {
         identifiers = new List<Identifier>(2);
         error = null;
-        foreach (var key in StitchingKeys)
+        for (var k = 0; k < StitchingKeys.Count; k++)
         {
+            var key = StitchingKeys[k];
             var value = data[key.Name];
             if (value.IsAbsent) continue;
             if (value.Kind != ValueKind.String)

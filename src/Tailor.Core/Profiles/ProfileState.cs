@@ -70,9 +70,20 @@ public sealed class ProfileState
     /// </summary>
     public IReadOnlyList<Identifier> AddIdentifiers(IEnumerable<Identifier> identifiers, long nowMs)
     {
-        foreach (var identifier in identifiers)
-            if (!HasIdentifier(identifier)) _identifiers.Add(new ProfileIdentifier(identifier, nowMs));
+        foreach (var identifier in identifiers) AddIfNew(identifier, nowMs);
         return EvictOldestIdentifiers();
+    }
+
+    /// <summary>The same for identifiers in another form (a grain message's), converted one by one: no iterator per call.</summary>
+    public IReadOnlyList<Identifier> AddIdentifiers<T>(T[] identifiers, Func<T, Identifier> convert, long nowMs)
+    {
+        foreach (var item in identifiers) AddIfNew(convert(item), nowMs);
+        return EvictOldestIdentifiers();
+    }
+
+    private void AddIfNew(Identifier identifier, long nowMs)
+    {
+        if (!HasIdentifier(identifier)) _identifiers.Add(new ProfileIdentifier(identifier, nowMs));
     }
 
     /// <summary>Room for this many identifiers (a snapshot read knows its count; a call usually adds one or two).</summary>

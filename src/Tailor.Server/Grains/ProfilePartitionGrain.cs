@@ -142,7 +142,7 @@ public sealed partial class ProfilePartitionGrain(
             }
 
             var merged = await AbsorbSources(id, call.Stitch, audience, state);
-            var evicted = state.AddIdentifiers(call.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
+            var evicted = state.AddIdentifiers(call.Identifiers, ToIdentifier, now);
             var data = call.Event;
             if (data is null && !EventParser.TryParse(call.Body, out data, out var error))
                 throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
@@ -160,8 +160,8 @@ public sealed partial class ProfilePartitionGrain(
                 Body = call.Body,
                 ProfileId = id,
                 Snapshot = ProfileSnapshot.Write(state),
-                IdentitiesUpserted = [.. call.Stitch.Upserted.Select(i => new IdentityRecord(i.Key, i.Value, id))],
-                IdentitiesDeleted = [.. evicted.Select(i => (i.Key, i.Value))],
+                IdentitiesUpserted = IdentityRecords(call.Stitch.Upserted, id),
+                IdentitiesDeleted = KeysAndValues(evicted),
                 MergedProfiles = merged,
             };
             var seq = await Commit(item, state, call.Stitch, evicted, []);
@@ -184,7 +184,7 @@ public sealed partial class ProfilePartitionGrain(
             var now = NowMs;
             var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
             var merged = await AbsorbSources(id, call.Stitch, audience, state);
-            var evicted = state.AddIdentifiers(call.Row.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
+            var evicted = state.AddIdentifiers(call.Row.Identifiers, ToIdentifier, now);
             audience.ApplyImport(state, call.Row.Values.Select(v => (v.Attribute, v.ToValue())), call.Row.BatchSegments, now);
             var item = new WriteItem
             {
@@ -192,8 +192,8 @@ public sealed partial class ProfilePartitionGrain(
                 Body = null,
                 ProfileId = id,
                 Snapshot = ProfileSnapshot.Write(state),
-                IdentitiesUpserted = [.. call.Stitch.Upserted.Select(i => new IdentityRecord(i.Key, i.Value, id))],
-                IdentitiesDeleted = [.. evicted.Select(i => (i.Key, i.Value))],
+                IdentitiesUpserted = IdentityRecords(call.Stitch.Upserted, id),
+                IdentitiesDeleted = KeysAndValues(evicted),
                 MergedProfiles = merged,
                 LookupKeys = call.Row.LookupKeys,
             };
@@ -207,6 +207,28 @@ public sealed partial class ProfilePartitionGrain(
     }
 
     private static readonly PersonalizeReply HintRejected = new() { HintRejected = true };
+
+    private static readonly Func<IdentifierDto, Identifier> ToIdentifier = static i => new Identifier(i.Key, i.Value);
+
+    // The conversions below run on every call: loops, not LINQ (no closure, iterator or list per call).
+
+    /// <summary>The identifiers the stitching gave the profile, as the rows to store.</summary>
+    private static IdentityRecord[] IdentityRecords(IdentifierDto[] upserted, Guid id)
+    {
+        if (upserted.Length == 0) return [];
+        var records = new IdentityRecord[upserted.Length];
+        for (var i = 0; i < records.Length; i++) records[i] = new IdentityRecord(upserted[i].Key, upserted[i].Value, id);
+        return records;
+    }
+
+    /// <summary>The evicted identifiers, as the rows to delete.</summary>
+    private static (string Key, string Value)[] KeysAndValues(IReadOnlyList<Identifier> evicted)
+    {
+        if (evicted.Count == 0) return [];
+        var pairs = new (string Key, string Value)[evicted.Count];
+        for (var i = 0; i < pairs.Length; i++) pairs[i] = (evicted[i].Key, evicted[i].Value);
+        return pairs;
+    }
 
     /// <summary>
     /// Whether the profile holds every identifier of a hinted call: then the identity index maps them
