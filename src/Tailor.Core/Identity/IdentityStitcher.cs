@@ -33,21 +33,35 @@ public static class IdentityStitcher
     /// <summary>Plans the stitching of an event's identifiers (from <c>CompiledAudience.TryGetIdentifiers</c>).</summary>
     public static StitchPlan Plan(IReadOnlyList<Identifier> identifiers, Func<Identifier, Guid?> lookup, Func<Guid> newProfileId)
     {
+        var owners = new Guid?[identifiers.Count];
+        for (var i = 0; i < owners.Length; i++) owners[i] = lookup(identifiers[i]);
+        return Plan(identifiers, owners, newProfileId);
+    }
+
+    /// <summary>
+    /// The same with each identifier's current profile given (<paramref name="owners"/>, in the same
+    /// order). The identity grain plans every event's stitching this way: only what the plan holds is
+    /// allocated, nothing for the usual single profile or when no identifier is new.
+    /// </summary>
+    public static StitchPlan Plan(IReadOnlyList<Identifier> identifiers, ReadOnlySpan<Guid?> owners, Func<Guid> newProfileId)
+    {
         ArgumentOutOfRangeException.ThrowIfZero(identifiers.Count);
-        var profiles = new List<Guid>(1);
-        var added = new List<Identifier>();
-        foreach (var identifier in identifiers)
+        if (owners.Length != identifiers.Count) throw new ArgumentException("one owner per identifier", nameof(owners));
+        Guid? first = null;
+        List<Guid>? others = null;
+        List<Identifier>? added = null;
+        for (var i = 0; i < owners.Length; i++)
         {
-            if (lookup(identifier) is { } profile)
-            {
-                if (!profiles.Contains(profile)) profiles.Add(profile);
-            }
-            else added.Add(identifier);
+            if (owners[i] is not { } profile) (added ??= new List<Identifier>(owners.Length)).Add(identifiers[i]);
+            else if (first is null) first = profile;
+            else if (profile != first && !(others?.Contains(profile) ?? false)) (others ??= []).Add(profile);
         }
-        if (profiles.Count == 0) return new StitchPlan.NewProfile(newProfileId(), identifiers);
-        if (profiles.Count == 1) return new StitchPlan.Existing(profiles[0], added, identifiers);
-        var target = Oldest(profiles);
-        return new StitchPlan.Merge(target, profiles.Where(p => p != target).OrderBy(CreatedMs).ThenBy(p => p).ToList(), added, identifiers);
+        IReadOnlyList<Identifier> newOnes = added is null ? [] : added;
+        if (first is not { } only) return new StitchPlan.NewProfile(newProfileId(), identifiers);
+        if (others is null) return new StitchPlan.Existing(only, newOnes, identifiers);
+        others.Add(only);
+        var target = Oldest(others);
+        return new StitchPlan.Merge(target, others.Where(p => p != target).OrderBy(CreatedMs).ThenBy(p => p).ToList(), newOnes, identifiers);
     }
 
     /// <summary>A new profile id: a UUIDv7 stamped with <paramref name="time"/>'s current time.</summary>

@@ -45,17 +45,20 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         return reply;
     }
 
+    /// <summary>Made once per activation, not per call (it captures the time provider).</summary>
+    private Func<Guid>? _newProfileId;
+
     private StitchReply ResolveCore(IdentifierDto[] identifiers, UInt128[] hashes)
     {
         var index = _index!;
-        var ids = new List<Identifier>(identifiers.Length);
-        var owners = new Guid?[identifiers.Length];
+        var ids = new Identifier[identifiers.Length];
+        Span<Guid?> owners = identifiers.Length <= 8 ? stackalloc Guid?[identifiers.Length] : new Guid?[identifiers.Length];
         for (var i = 0; i < identifiers.Length; i++)
         {
-            ids.Add(new Identifier(identifiers[i].Key, identifiers[i].Value));
+            ids[i] = new Identifier(identifiers[i].Key, identifiers[i].Value);
             owners[i] = index.TryGetProfile(hashes[i], out var owner) ? owner : null;
         }
-        var plan = IdentityStitcher.Plan(ids, id => owners[ids.IndexOf(id)], () => IdentityStitcher.NewProfileId(time));
+        var plan = IdentityStitcher.Plan(ids, owners, _newProfileId ??= () => IdentityStitcher.NewProfileId(time));
         var target = plan.Profile;
         var upserted = new List<IdentifierDto>();
         var sources = plan is StitchPlan.Merge merge ? merge.Sources.ToArray() : [];
@@ -65,7 +68,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
                 index.Assign(identifier, target);
                 upserted.Add(new IdentifierDto(identifier.Key, identifier.Value));
             }
-        for (var i = 0; i < ids.Count; i++)
+        for (var i = 0; i < ids.Length; i++)
         {
             if (index.TryGetProfile(hashes[i], out var current) && current == target) continue;
             index.Assign(ids[i], hashes[i], target);
