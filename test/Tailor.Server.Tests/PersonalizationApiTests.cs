@@ -91,10 +91,10 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
             Uuid = "partition-merge",
             Time = now,
             Identifiers = [new IdentifierDto("td_client_id", "partition-target")],
-            Stitch = new StitchReply { ProfileId = target, IsNew = true, MergeSources = [source] },
         };
+        var stitch = new StitchReply { ProfileId = target, IsNew = true, MergeSources = [source] };
         var grains = fixture.Server.Services.GetRequiredService<IGrainFactory>();
-        var reply = await grains.Profile(account.Id, "shoppers", target).Personalize(call).AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        var reply = await grains.Profile(account.Id, "shoppers", target).Personalize(call, stitch).AsTask().WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Null(reply.MovedTo);
         Assert.Equal(target, (await grains.Profile(account.Id, "shoppers", source).Evaluate(call)).MovedTo);

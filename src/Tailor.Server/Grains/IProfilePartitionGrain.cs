@@ -10,9 +10,13 @@ namespace Tailor.Server.Grains;
 /// </summary>
 public interface IProfilePartitionGrain : IGrainWithStringKey
 {
-    /// <summary>Applies the event and commits it.</summary>
-    /// <remarks>A ValueTask: Orleans then hands the caller its pooled completion source instead of a Task wrapping it.</remarks>
-    ValueTask<PersonalizeReply> Personalize(Guid id, PersonalizeCall call);
+    /// <summary>Applies the event and commits it, as <paramref name="stitch"/> decided (or the edge's hint).</summary>
+    /// <remarks>
+    /// The stitching decision comes apart from the call, which then goes to the grain as the handler made
+    /// it (no copy per call). A ValueTask: Orleans then hands the caller its pooled completion source
+    /// instead of a Task wrapping it.
+    /// </remarks>
+    ValueTask<PersonalizeReply> Personalize(Guid id, PersonalizeCall call, StitchReply stitch);
     /// <summary>The offers for the profile as it is, without applying the event (a repeated uuid).</summary>
     Task<PersonalizeReply> Evaluate(Guid id, PersonalizeCall call);
     /// <summary>Hands the profile's state over to <paramref name="into"/> (a merge); the profile becomes an alias of it.</summary>
@@ -28,7 +32,7 @@ public interface IProfilePartitionGrain : IGrainWithStringKey
 /// <summary>One profile: its partition grain and its id, with the partition's calls for it.</summary>
 public readonly record struct ProfileRef(IProfilePartitionGrain Partition, Guid Id)
 {
-    public ValueTask<PersonalizeReply> Personalize(PersonalizeCall call) => Partition.Personalize(Id, call);
+    public ValueTask<PersonalizeReply> Personalize(PersonalizeCall call, StitchReply stitch) => Partition.Personalize(Id, call, stitch);
     public Task<PersonalizeReply> Evaluate(PersonalizeCall call) => Partition.Evaluate(Id, call);
     public Task<byte[]?> Absorb(Guid into) => Partition.Absorb(Id, into);
     public Task<byte[]?> Snapshot() => Partition.Snapshot(Id);

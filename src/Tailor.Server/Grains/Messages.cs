@@ -53,7 +53,6 @@ public sealed record PersonalizeCall
     [Id(8)] public long Time { get; init; }
     [Id(9)] public bool IsPublic { get; init; }
     [Id(10)] public IdentifierDto[] Identifiers { get; init; } = [];
-    [Id(11)] public StitchReply Stitch { get; init; } = new();
     /// <summary>
     /// <see cref="Body"/> as parsed by the handler (time and uuid filled in), handed over in memory so
     /// that the profile grain does not parse it again. Not serialized: a call from another silo has

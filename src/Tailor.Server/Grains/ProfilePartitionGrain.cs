@@ -122,32 +122,32 @@ public sealed partial class ProfilePartitionGrain(
         held.Snapshot == 0 ? null : ProfileSnapshot.Read(ResidentSnapshots.Bytes(held.Snapshot), audience.Layout);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<PersonalizeReply> Personalize(Guid id, PersonalizeCall call)
+    public async ValueTask<PersonalizeReply> Personalize(Guid id, PersonalizeCall call, StitchReply stitch)
     {
         await _turns.Enter(id);
         try
         {
-            if (call.Stitch.Hinted && _erased.ContainsKey(id)) return HintRejected;
-            var held = await Load(id, call.Stitch.IsNew && call.Stitch.ProfileId == id);
+            if (stitch.Hinted && _erased.ContainsKey(id)) return HintRejected;
+            var held = await Load(id, stitch.IsNew && stitch.ProfileId == id);
             if (held.MovedTo != Guid.Empty) return new PersonalizeReply { MovedTo = held.MovedTo };
             var service = Service(call.Service);
             var audience = service.Audience;
             var now = NowMs;
             // The state is built for this call; the partition keeps it (as bytes) only once it is committed.
             var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
-            if (call.Stitch.Hinted && (held.Snapshot == 0 || !HoldsAll(state, call.Identifiers)))
+            if (stitch.Hinted && (held.Snapshot == 0 || !HoldsAll(state, call.Identifiers)))
             {
                 if (held.Snapshot == 0) Forget(id);
                 return HintRejected;
             }
 
-            var merged = await AbsorbSources(id, call.Stitch, audience, state);
+            var merged = await AbsorbSources(id, stitch, audience, state);
             var evicted = state.AddIdentifiers(call.Identifiers, ToIdentifier, now);
             var data = call.Event;
             if (data is null && !EventParser.TryParse(call.Body, out data, out var error))
                 throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
             var applied = audience.ApplyEvent(state, $"{call.Database}.{call.Table}", data!, now);
-            var offers = Offers(service, id, state, data!, applied, call.IsPublic, call.Stitch.IsNew, now);
+            var offers = Offers(service, id, state, data!, applied, call.IsPublic, stitch.IsNew, now);
 
             var item = new WriteItem
             {
@@ -160,11 +160,11 @@ public sealed partial class ProfilePartitionGrain(
                 Body = call.Body,
                 ProfileId = id,
                 Snapshot = ProfileSnapshot.Write(state),
-                IdentitiesUpserted = IdentityRecords(call.Stitch.Upserted, id),
+                IdentitiesUpserted = IdentityRecords(stitch.Upserted, id),
                 IdentitiesDeleted = KeysAndValues(evicted),
                 MergedProfiles = merged,
             };
-            var seq = await Commit(item, state, call.Stitch, evicted, []);
+            var seq = await Commit(item, state, stitch, evicted, []);
             return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = id };
         }
         finally

@@ -32,7 +32,7 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
             if (hints.Find(call.AccountId, call.Audience, hashes) is { } hinted)
             {
                 var reply = await grains.Profile(call.AccountId, call.Audience, hinted)
-                    .Personalize(call with { Stitch = new StitchReply { ProfileId = hinted, Hinted = true } });
+                    .Personalize(call, new StitchReply { ProfileId = hinted, Hinted = true });
                 if (!reply.HintRejected && reply.MovedTo is null)
                 {
                     IdentityHints.Taken();
@@ -56,10 +56,9 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
         var identity = grains.Identity(call.AccountId, call.Audience);
         var stitch = await identity.Resolve(call.Identifiers, hashes);
         var profile = stitch.ProfileId;
-        var withStitch = call with { Stitch = stitch };
         for (var move = 0; ; move++)
         {
-            var reply = await grains.Profile(call.AccountId, call.Audience, profile).Personalize(withStitch);
+            var reply = await grains.Profile(call.AccountId, call.Audience, profile).Personalize(call, stitch);
             if (reply.MovedTo is not { } movedTo)
             {
                 if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
