@@ -48,6 +48,9 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
     /// <summary>Made once per activation, not per call (it captures the time provider).</summary>
     private Func<Guid>? _newProfileId;
 
+    /// <summary>ResolveCore's list of the identifiers it maps anew, reused: it runs whole within one turn.</summary>
+    private readonly List<IdentifierDto> _upserted = [];
+
     private StitchReply ResolveCore(IdentifierDto[] identifiers, UInt128[] hashes)
     {
         var index = _index!;
@@ -60,7 +63,8 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         }
         var plan = IdentityStitcher.Plan(ids, owners, _newProfileId ??= () => IdentityStitcher.NewProfileId(time));
         var target = plan.Profile;
-        var upserted = new List<IdentifierDto>();
+        var upserted = _upserted;
+        upserted.Clear();
         var sources = plan is StitchPlan.Merge merge ? merge.Sources.ToArray() : [];
         foreach (var source in sources)
             foreach (var identifier in index.TakeMembers(source))
@@ -74,7 +78,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
             index.Assign(ids[i], hashes[i], target);
             upserted.Add(identifiers[i]);
         }
-        return new StitchReply { ProfileId = target, IsNew = plan is StitchPlan.NewProfile, MergeSources = sources, Upserted = [.. upserted] };
+        return new StitchReply { ProfileId = target, IsNew = plan is StitchPlan.NewProfile, MergeSources = sources, Upserted = upserted.Count == 0 ? [] : [.. upserted] };
     }
 
     public async Task<ImportOutcome[]> Import(ImportRowDto[] rows)
