@@ -22,3 +22,30 @@ set_ingest_limit() {
   sed "s/ingest_per_second: 20000/ingest_per_second: $3/; s/concurrent: 256/concurrent: 100000/" "$root/samples/demo.yaml" >"$work/load.yaml"
   curl -sf -X PUT "$1/v1/config?file=load.yaml" -H "Authorization: TD1 $2" -H 'Content-Type: application/yaml' --data-binary @"$work/load.yaml" >/dev/null
 }
+
+# The server process's CPU time so far, in clock ticks (user + system): cpu_ticks PID
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Starts the bare-Kestrel baseline (built Release) on URL; sets baseline_pid: start_baseline URL
+start_baseline() {
+  dotnet "$root/benchmark/Baseline/bin/Release/net10.0/Baseline.dll" --urls "$1" >"$work/baseline.log" 2>&1 &
+  baseline_pid=$!
+  pids+=($baseline_pid)
+}
+
+# Starts Tailor (built Release) with the demo and PROFILES (default 1,000,000) imported profiles on
+# DATA; sets tailor_pid. Environment variables put before the call reach the server: start_tailor_demo URL DATA
+start_tailor_demo() {
+  dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --data "$2" --urls "$1" \
+    --Tailor:DemoProfiles="${PROFILES:-1000000}" --Logging:LogLevel:Default=Warning >"$work/tailor.log" 2>&1 &
+  tailor_pid=$!
+  pids+=($tailor_pid)
+}
+
+# Waits for the demo server at URL, reads its keys from DATA into master, write and token, and lifts
+# its ingest limit (the demo's 20,000/s would turn the excess into 429s): ready_for_load URL DATA
+ready_for_load() {
+  wait_for "$1"
+  read -r master write token < <(demo_keys "$2")
+  set_ingest_limit "$1" "$master" 10000000
+}

@@ -31,19 +31,11 @@ if [ -n "${DATA_ROOT:-}" ]; then
 fi
 tailor=http://127.0.0.1:18086
 baseline=http://127.0.0.1:18087
-dotnet "$root/benchmark/Baseline/bin/Release/net10.0/Baseline.dll" --urls "$baseline" >"$work/baseline.log" 2>&1 &
-baseline_pid=$!
-pids+=($baseline_pid)
-dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --data "$data" --urls "$tailor" \
-  --Tailor:DemoProfiles="${PROFILES:-1000000}" --Logging:LogLevel:Default=Warning >"$work/tailor.log" 2>&1 &
-tailor_pid=$!
-pids+=($tailor_pid)
+start_baseline "$baseline"
+start_tailor_demo "$tailor" "$data"
 wait_for "$baseline"
-wait_for "$tailor"
-read -r master write token < <(demo_keys "$data")
-set_ingest_limit "$tailor" "$master" 10000000
+ready_for_load "$tailor" "$data"
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 probe=(python3 "$root/benchmark/load/wakeup-jitter.py")
 command -v chrt >/dev/null && chrt -f 50 true 2>/dev/null && probe=(chrt -f 50 "${probe[@]}")
 load() { # url key token duration rate (0: closed loop)

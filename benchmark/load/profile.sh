@@ -21,14 +21,8 @@ dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
 url=http://127.0.0.1:18085
 # The runtime writes its JIT-compiled methods' names to /tmp/perf-PID.map for perf; with W^X on, perf
 # sees their code through an anonymous double mapping it cannot name.
-DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 \
-  dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --data "$work/data" --urls "$url" \
-  --Tailor:DemoProfiles="${PROFILES:-1000000}" --Logging:LogLevel:Default=Warning >"$work/tailor.log" 2>&1 &
-tailor_pid=$!
-pids+=($tailor_pid)
-wait_for "$url"
-read -r master write token < <(demo_keys "$work/data")
-set_ingest_limit "$url" "$master" 10000000
+DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 start_tailor_demo "$url" "$work/data"
+ready_for_load "$url" "$work/data"
 
 load() { TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$write TAILOR_TOKEN=$token wrk -t2 -c256 -d"$1" -s "$root/benchmark/load/personalize.lua" "$url"; }
 echo "warming up (20 s)..."

@@ -23,21 +23,11 @@ dotnet build -c Release "$root/benchmark/Baseline" -v q -nologo >/dev/null
 
 baseline=http://127.0.0.1:18081
 tailor=http://127.0.0.1:18080
-dotnet "$root/benchmark/Baseline/bin/Release/net10.0/Baseline.dll" --urls "$baseline" >"$work/baseline.log" 2>&1 &
-baseline_pid=$!
-pids+=($baseline_pid)
-dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --data "$work/data" --urls "$tailor" \
-  --Tailor:DemoProfiles="${PROFILES:-1000000}" --Logging:LogLevel:Default=Warning >"$work/tailor.log" 2>&1 &
-tailor_pid=$!
-pids+=($tailor_pid)
+start_baseline "$baseline"
+start_tailor_demo "$tailor" "$work/data"
 wait_for "$baseline"
-wait_for "$tailor"
+ready_for_load "$tailor" "$work/data"
 
-read -r master write token < <(demo_keys "$work/data")
-# The demo's ingest limit (20,000/s) would turn the excess into 429s: raise it for the measurement.
-set_ingest_limit "$tailor" "$master" 10000000
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_mib() { awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
 warmup=${WARMUP:-20s}
 admin=$(cat "$work/data/admin.key")
