@@ -58,7 +58,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
         Span<Guid?> owners = identifiers.Length <= 8 ? stackalloc Guid?[identifiers.Length] : new Guid?[identifiers.Length];
         for (var i = 0; i < identifiers.Length; i++)
         {
-            ids[i] = new Identifier(identifiers[i].Key, identifiers[i].Value);
+            ids[i] = identifiers[i].ToIdentifier();
             owners[i] = index.TryGetProfile(hashes[i], out var owner) ? owner : null;
         }
         var plan = IdentityStitcher.Plan(ids, owners, _newProfileId ??= () => IdentityStitcher.NewProfileId(time));
@@ -115,7 +115,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
             }
             if (!created.TryGetValue(target, out var entry))
                 created[target] = entry = (audience.NewProfile(target, now), []);
-            entry.State.AddIdentifiers(row.Identifiers.Select(i => new Identifier(i.Key, i.Value)), now);
+            entry.State.AddIdentifiers(row.Identifiers, IdentifierDto.Convert, now);
             audience.ApplyImport(entry.State, row.Values.Select(v => (v.Attribute, v.ToValue())), row.BatchSegments, now);
             entry.Keys.AddRange(row.LookupKeys);
             outcomes[r] = new ImportOutcome { ProfileId = target, Created = true };
@@ -204,7 +204,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
     {
         await EnsureLoaded();
         await ThrowIfImportFailed();
-        if (!_index!.TryGetProfile(new Identifier(identifier.Key, identifier.Value), out var profileId)) return null;
+        if (!_index!.TryGetProfile(identifier.ToIdentifier(), out var profileId)) return null;
         var reply = new StitchReply { ProfileId = profileId };
         await UntilCommitted(reply);
         // Held in this grain's turn: no event of the audience is stitched meanwhile.
@@ -220,7 +220,7 @@ public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts
     public async Task<Guid?> Find(IdentifierDto identifier)
     {
         await EnsureLoaded();
-        return _index!.TryGetProfile(new Identifier(identifier.Key, identifier.Value), out var profile) ? profile : null;
+        return _index!.TryGetProfile(identifier.ToIdentifier(), out var profile) ? profile : null;
     }
 
     public async Task Forget(Guid profileId, IdentifierDto[] identifiers)

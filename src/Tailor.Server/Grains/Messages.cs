@@ -11,6 +11,12 @@ public readonly record struct IdentifierDto([property: Id(0)] string Key, [prope
         return dtos;
     }
 
+    /// <summary>The identifier as the engine holds it.</summary>
+    public Tailor.Core.Profiles.Identifier ToIdentifier() => new(Key, Value);
+
+    /// <summary>The same as a delegate, made once (for <see cref="Tailor.Core.Profiles.ProfileState.AddIdentifiers{T}"/>).</summary>
+    public static readonly Func<IdentifierDto, Tailor.Core.Profiles.Identifier> Convert = static i => i.ToIdentifier();
+
     /// <summary>Each identifier's <see cref="Tailor.Core.Identity.IdentifierHash"/>: a call works them out once, for the hints and the identity grain.</summary>
     public static UInt128[] Hashes(IdentifierDto[] identifiers)
     {

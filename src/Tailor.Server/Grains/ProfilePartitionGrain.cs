@@ -142,7 +142,7 @@ public sealed partial class ProfilePartitionGrain(
             }
 
             var merged = await AbsorbSources(id, stitch, audience, state);
-            var evicted = state.AddIdentifiers(call.Identifiers, ToIdentifier, now);
+            var evicted = state.AddIdentifiers(call.Identifiers, IdentifierDto.Convert, now);
             var data = call.Event;
             if (data is null && !EventParser.TryParse(call.Body, out data, out var error))
                 throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
@@ -184,7 +184,7 @@ public sealed partial class ProfilePartitionGrain(
             var now = NowMs;
             var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
             var merged = await AbsorbSources(id, call.Stitch, audience, state);
-            var evicted = state.AddIdentifiers(call.Row.Identifiers, ToIdentifier, now);
+            var evicted = state.AddIdentifiers(call.Row.Identifiers, IdentifierDto.Convert, now);
             audience.ApplyImport(state, call.Row.Values.Select(v => (v.Attribute, v.ToValue())), call.Row.BatchSegments, now);
             var item = new WriteItem
             {
@@ -207,8 +207,6 @@ public sealed partial class ProfilePartitionGrain(
     }
 
     private static readonly PersonalizeReply HintRejected = new() { HintRejected = true };
-
-    private static readonly Func<IdentifierDto, Identifier> ToIdentifier = static i => new Identifier(i.Key, i.Value);
 
     // The conversions below run on every call: loops, not LINQ (no closure, iterator or list per call).
 
@@ -238,7 +236,7 @@ public sealed partial class ProfilePartitionGrain(
     private static bool HoldsAll(ProfileState state, IdentifierDto[] identifiers)
     {
         foreach (var identifier in identifiers)
-            if (!state.HasIdentifier(new Identifier(identifier.Key, identifier.Value))) return false;
+            if (!state.HasIdentifier(identifier.ToIdentifier())) return false;
         return true;
     }
 
