@@ -40,12 +40,12 @@ public static class EventParser
             {
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var name = PropertyName(ref reader);
+                    var name = PooledText(ref reader, NamePool.MaxLength, NamePool.Get);
                     reader.Read();
                     Value value;
                     switch (reader.TokenType)
                     {
-                        case JsonTokenType.String: value = Value.FromString(reader.GetString()!); break;
+                        case JsonTokenType.String: value = Value.FromString(PooledText(ref reader, ValuePool.MaxLength, ValuePool.Get)); break;
                         case JsonTokenType.Number:
                             if (!reader.TryGetDouble(out var number) || double.IsInfinity(number))
                             {
@@ -102,15 +102,18 @@ public static class EventParser
     private const int MaxKeptFields = 1024;
     [ThreadStatic] private static EventData? t_gathered;
 
-    /// <summary>The field name, as the <see cref="NamePool"/>'s string (events repeat the same dozen names).</summary>
-    private static string PropertyName(ref Utf8JsonReader reader)
+    /// <summary>
+    /// The token's text as <paramref name="pool"/>'s shared string (events repeat the same dozen names and
+    /// many of the same values); escaped or longer text is a new string.
+    /// </summary>
+    private static string PooledText(ref Utf8JsonReader reader, int maxLength, Func<ReadOnlySpan<char>, string> pool)
     {
         var utf8 = reader.ValueSpan;
-        if (reader.ValueIsEscaped || reader.HasValueSequence || utf8.Length > NamePool.MaxLength) return reader.GetString()!;
-        Span<char> chars = stackalloc char[NamePool.MaxLength];
+        if (reader.ValueIsEscaped || reader.HasValueSequence || utf8.Length > maxLength) return reader.GetString()!;
+        Span<char> chars = stackalloc char[maxLength];
         if (Utf8.ToUtf16(utf8, chars, out _, out var length, replaceInvalidSequences: false) != OperationStatus.Done)
             return reader.GetString()!; // throws the reader's own error for invalid UTF-8
-        return NamePool.Get(chars[..length]);
+        return pool(chars[..length]);
     }
 
     private static string Describe(JsonTokenType token) => token switch
