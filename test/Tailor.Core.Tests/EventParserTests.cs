@@ -58,6 +58,18 @@ public sealed class EventParserTests
         Assert.StartsWith("invalid text in JSON", error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void String_values_read_as_sent_whether_shared_or_not()
+    {
+        string[] values = ["/retail/shoes", "caf\\u00e9", "é" + new string('x', 254), new string('y', 255) + "é", new string('z', 300), ""];
+        for (var round = 0; round < 2; round++)
+        {
+            var (data, error) = Parse("{" + string.Join(",", values.Select((v, i) => $"\"v{i}\":\"{v}\"")) + "}");
+            Assert.Null(error);
+            Assert.Equal(values.Select(v => v.Replace("\\u00e9", "é")), values.Select((_, i) => data!["v" + i].String));
+        }
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(24)]
