@@ -69,6 +69,53 @@ public sealed class SnapshotTests
         AssertSameProfile(h, state, ProfileSnapshot.Read(Convert.FromBase64String(FrozenV2), h.Audience.Layout));
     }
 
+    /// <summary>A profile with one identifier, one event and a different id: little of what <see cref="Sample"/> holds.</summary>
+    private static ProfileState Sparse(RuleHarness h)
+    {
+        var state = h.Audience.NewProfile(Guid.Parse("019a0000-0000-7000-8000-000000000002"), h.NowMs - 5000);
+        state.AddIdentifiers([new("user_id", "u2")], h.NowMs);
+        h.Audience.ApplyEvent(state, "db1.events", RuleHarness.Data(("product", "scarf"), ("tag", "q")), h.NowMs);
+        return state;
+    }
+
+    [Fact]
+    public void A_snapshot_read_into_a_finished_calls_state_is_the_same_as_one_read_fresh()
+    {
+        var (h, full) = Sample();
+        var sparse = Sparse(h);
+        var fullBytes = ProfileSnapshot.Write(full);
+        var sparseBytes = ProfileSnapshot.Write(sparse);
+
+        // A state that held everything, reused for a profile with little: nothing of the first remains.
+        var reused = ProfileSnapshot.Read(fullBytes, h.Audience.Layout);
+        var intoFull = ProfileSnapshot.Read(sparseBytes, h.Audience.Layout, reuse: reused);
+        Assert.Same(reused, intoFull);
+        AssertSameProfile(h, sparse, intoFull);
+        Assert.Equal(sparseBytes, ProfileSnapshot.Write(intoFull));
+
+        // And back: a reused state that held little takes every attribute kind again.
+        AssertSameProfile(h, full, ProfileSnapshot.Read(fullBytes, h.Audience.Layout, reuse: intoFull));
+
+        // Changed after reading, the reused state's objects do not leak into the next read.
+        var again = ProfileSnapshot.Read(fullBytes, h.Audience.Layout, reuse: ProfileSnapshot.Read(fullBytes, h.Audience.Layout));
+        h.Audience.ApplyEvent(again, "db1.events", RuleHarness.Data(("product", "belt"), ("tag", "z")), h.NowMs);
+        AssertSameProfile(h, sparse, ProfileSnapshot.Read(sparseBytes, h.Audience.Layout, reuse: again));
+
+        // A new profile in a reused state is empty.
+        var empty = h.Audience.NewProfile(FixedId, h.NowMs, reuse: ProfileSnapshot.Read(fullBytes, h.Audience.Layout));
+        AssertSameProfile(h, h.Audience.NewProfile(FixedId, h.NowMs), empty);
+    }
+
+    [Fact]
+    public void A_state_of_another_configuration_is_not_reused()
+    {
+        var (h, full) = Sample();
+        var other = new RuleHarness().Audience.NewProfile(FixedId, h.NowMs);
+        var read = ProfileSnapshot.Read(ProfileSnapshot.Write(full), h.Audience.Layout, reuse: other);
+        Assert.NotSame(other, read);
+        AssertSameProfile(h, full, read);
+    }
+
     [Fact]
     public void A_version_1_snapshot_still_loads()
     {

@@ -132,7 +132,14 @@ public sealed class CompiledAudience
         return true;
     }
 
-    public ProfileState NewProfile(Guid id, long nowMs) => new(id, nowMs, Layout) { UpdatedMs = nowMs };
+    /// <summary>A new, empty profile; in <paramref name="reuse"/> (a finished call's state, see <see cref="ProfileState.Reset"/>) when it has this layout.</summary>
+    public ProfileState NewProfile(Guid id, long nowMs, ProfileState? reuse = null)
+    {
+        if (reuse is null || !ReferenceEquals(reuse.Layout, Layout)) return new(id, nowMs, Layout) { UpdatedMs = nowMs };
+        reuse.Reset(id, nowMs);
+        reuse.UpdatedMs = nowMs;
+        return reuse;
+    }
 
     /// <summary>Brings a profile built under an older configuration onto this audience's layout.</summary>
     public void Adopt(ProfileState state)
@@ -221,7 +228,9 @@ public sealed class CompiledAudience
     {
         Adopt(state);
         if (Layout.Find(name) is not { Type: Configuration.AttributeType.List } definition || state.Attributes[definition.Slot] is not ListState list) return [];
-        return list.Entries.Take(AttributeOps.VisibleCount(definition, list, nowMs)).Select(e => e.Value).ToList();
+        var visible = new Value[AttributeOps.VisibleCount(definition, list, nowMs)];
+        for (var i = 0; i < visible.Length; i++) visible[i] = list[i].Value;
+        return visible;
     }
 
     public bool InSegment(ProfileState state, string segment) =>

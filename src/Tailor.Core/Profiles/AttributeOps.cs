@@ -114,7 +114,7 @@ public static class AttributeOps
                 var merged = new List<ListEntry>(t.Count + s.Count);
                 var seen = new HashSet<Value>();
                 // Newest first; on equal times the target's entry comes first.
-                foreach (var entry in t.Entries.Select((e, i) => (e, order: i)).Concat(s.Entries.Select((e, i) => (e, order: i + 1_000_000)))
+                foreach (var entry in t.Entries.ToArray().Select((e, i) => (e, order: i)).Concat(s.Entries.ToArray().Select((e, i) => (e, order: i + 1_000_000)))
                              .OrderByDescending(p => p.e.AtMs).ThenBy(p => p.order).Select(p => p.e))
                 {
                     if (definition.Distinct && !seen.Add(entry.Value)) continue;

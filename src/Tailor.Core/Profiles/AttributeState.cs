@@ -71,7 +71,22 @@ public sealed class ListState : AttributeState
         UpdatedMs = Count > 0 ? _items[0].AtMs : long.MinValue;
     }
 
-    public IEnumerable<ListEntry> Entries => _items.Take(Count);
+    /// <summary>This list's array emptied when it holds <paramref name="capacity"/> (a reused state's list), else a new one; for <see cref="Adopt"/>.</summary>
+    internal ListEntry[] Emptied(int capacity)
+    {
+        if (_items.Length < capacity) return new ListEntry[capacity];
+        Array.Clear(_items);
+        return _items;
+    }
+
+    /// <summary>Takes <paramref name="items"/> (newest first, the first <paramref name="count"/> in use) as the content, without a copy.</summary>
+    internal void Adopt(ListEntry[] items, int count)
+    {
+        _items = items;
+        Count = count;
+    }
+
+    public ReadOnlySpan<ListEntry> Entries => _items.AsSpan(0, Count);
 }
 
 public readonly record struct ListEntry(Value Value, long AtMs);

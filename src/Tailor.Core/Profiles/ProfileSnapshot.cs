@@ -59,7 +59,9 @@ public static class ProfileSnapshot
         var updated = state.UpdatedMs;
         w.Write(Magic);
         w.Write(Version);
-        w.Write(state.Id.ToByteArray(bigEndian: true));
+        Span<byte> idBytes = stackalloc byte[16];
+        state.Id.TryWriteBytes(idBytes, bigEndian: true, out _);
+        w.Write(idBytes);
         w.Write(updated);
         WriteTime(w, state.CreatedMs, updated);
         w.Write7BitEncodedInt64(state.EventCount);
@@ -147,8 +149,12 @@ public static class ProfileSnapshot
         public long BucketNumber() => v1 ? r.ReadInt64() : UnZigZag(r.Read7BitEncodedInt64());
     }
 
-    /// <summary>Reads a snapshot onto <paramref name="layout"/>. Throws <see cref="InvalidDataException"/> on a corrupt or unknown format.</summary>
-    public static ProfileState Read(ReadOnlySpan<byte> bytes, AttributeLayout layout)
+    /// <summary>
+    /// Reads a snapshot onto <paramref name="layout"/>, into <paramref name="reuse"/> (a finished call's
+    /// state, see <see cref="ProfileState.Reset"/>) when it has the same layout. Throws
+    /// <see cref="InvalidDataException"/> on a corrupt or unknown format.
+    /// </summary>
+    public static ProfileState Read(ReadOnlySpan<byte> bytes, AttributeLayout layout, ProfileState? reuse = null)
     {
         if (bytes.Length < 4 || !bytes[..3].SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
         if (bytes[3] is not (1 or Version)) throw new InvalidDataException($"unsupported profile snapshot version {bytes[3]}");
@@ -168,14 +174,18 @@ public static class ProfileSnapshot
             Format f;
             if (v1)
             {
-                state = new ProfileState(id, r.ReadInt64(), layout) { UpdatedMs = r.ReadInt64(), EventCount = r.ReadInt64() };
+                state = Start(reuse, id, r.ReadInt64(), layout);
+                state.UpdatedMs = r.ReadInt64();
+                state.EventCount = r.ReadInt64();
                 f = new Format(r, v1, state.UpdatedMs);
             }
             else
             {
                 var updated = r.ReadInt64();
                 f = new Format(r, v1, updated);
-                state = new ProfileState(id, f.Time(), layout) { UpdatedMs = updated, EventCount = r.Read7BitEncodedInt64() };
+                state = Start(reuse, id, f.Time(), layout);
+                state.UpdatedMs = updated;
+                state.EventCount = r.Read7BitEncodedInt64();
             }
             var identifiers = r.Read7BitEncodedInt();
             state.ReserveIdentifiers(identifiers + 2);
@@ -185,8 +195,15 @@ public static class ProfileSnapshot
             if (batchCount > 0)
             {
                 var batch = new string[batchCount];
-                for (var i = 0; i < batch.Length; i++) batch[i] = r.ReadString();
-                state.SetBatchSegments(batch);
+                var sorted = true;
+                for (var i = 0; i < batch.Length; i++)
+                {
+                    batch[i] = ValuePool.Get(ReadChars(r, stream));
+                    sorted &= i == 0 || string.CompareOrdinal(batch[i - 1], batch[i]) < 0;
+                }
+                // Written sorted and distinct: taken as they are (a snapshot from elsewhere is put in order).
+                if (sorted) state.BatchSegments = batch;
+                else state.SetBatchSegments(batch);
             }
             // Segment and attribute names are only matched against the layout: no string is made for them.
             var segments = r.Read7BitEncodedInt();
@@ -203,10 +220,10 @@ public static class ProfileSnapshot
                 var updated = f.Time();
                 AttributeState? attribute = tag switch
                 {
-                    TagScalar => new ScalarState { Value = ReadValue(r), UpdatedMs = updated },
-                    TagList => ReadList(r, f, definition, updated),
-                    TagSliding => ReadSliding(r, f, definition, updated),
-                    TagTotal => new TotalCounterState { Base = r.ReadDouble(), Sum = r.ReadDouble(), UpdatedMs = updated },
+                    TagScalar => ReadScalar(r, Spare<ScalarState>(state, definition), updated),
+                    TagList => ReadList(r, f, definition, Spare<ListState>(state, definition), updated),
+                    TagSliding => ReadSliding(r, f, definition, Spare<SlidingCounterState>(state, definition), updated),
+                    TagTotal => ReadTotal(r, Spare<TotalCounterState>(state, definition), updated),
                     _ => throw new InvalidDataException($"unknown attribute tag {tag}"),
                 };
                 if (definition is not null && Fits(definition, attribute)) state.Attributes[definition.Slot] = attribute;
@@ -230,6 +247,33 @@ public static class ProfileSnapshot
             ForgetReader();
             throw;
         }
+    }
+
+    private static ProfileState Start(ProfileState? reuse, Guid id, long createdMs, AttributeLayout layout)
+    {
+        if (reuse is null || !ReferenceEquals(reuse.Layout, layout)) return new ProfileState(id, createdMs, layout);
+        reuse.Reset(id, createdMs);
+        return reuse;
+    }
+
+    private static T? Spare<T>(ProfileState state, AttributeDefinition? definition) where T : AttributeState =>
+        definition is null ? null : state.Spare<T>(definition.Slot);
+
+    private static ScalarState ReadScalar(BinaryReader r, ScalarState? spare, long updated)
+    {
+        var scalar = spare ?? new ScalarState();
+        scalar.Value = ReadValue(r);
+        scalar.UpdatedMs = updated;
+        return scalar;
+    }
+
+    private static TotalCounterState ReadTotal(BinaryReader r, TotalCounterState? spare, long updated)
+    {
+        var total = spare ?? new TotalCounterState();
+        total.Base = r.ReadDouble();
+        total.Sum = r.ReadDouble();
+        total.UpdatedMs = updated;
+        return total;
     }
 
     private static void ForgetReader() => (t_readStream, t_reader) = (null, null);
@@ -263,23 +307,34 @@ public static class ProfileSnapshot
         _ => false,
     };
 
-    private static ListState ReadList(BinaryReader r, Format f, AttributeDefinition? definition, long updated)
+    private static ListState ReadList(BinaryReader r, Format f, AttributeDefinition? definition, ListState? spare, long updated)
     {
-        var entries = new ListEntry[r.Read7BitEncodedInt()];
-        for (var i = 0; i < entries.Length; i++) entries[i] = new ListEntry(ReadValue(r), f.Time());
-        var list = new ListState();
-        list.Set(entries, definition?.MaxItems ?? entries.Length);
+        var count = r.Read7BitEncodedInt();
+        if (count < 0) throw new InvalidDataException("corrupt profile snapshot: a negative list length");
+        var maxItems = definition?.MaxItems ?? count;
+        var kept = Math.Min(count, maxItems);
+        // One array, with room for the call's next value (a list grows by doubling otherwise).
+        var list = spare ?? new ListState();
+        var entries = list.Emptied(Math.Max(2, Math.Min(kept + 1, maxItems)));
+        for (var i = 0; i < count; i++)
+        {
+            var entry = new ListEntry(ReadValue(r), f.Time());
+            if (i < kept) entries[i] = entry;
+        }
         list.UpdatedMs = updated;
+        list.Adopt(entries, kept);
         return list;
     }
 
-    private static SlidingCounterState ReadSliding(BinaryReader r, Format f, AttributeDefinition? definition, long updated)
+    private static SlidingCounterState ReadSliding(BinaryReader r, Format f, AttributeDefinition? definition, SlidingCounterState? spare, long updated)
     {
         var windowCount = r.Read7BitEncodedInt();
         if (windowCount < 0) throw new InvalidDataException("corrupt profile snapshot: a negative window count");
         Span<long> windows = windowCount <= 16 ? stackalloc long[windowCount] : new long[windowCount];
         for (var i = 0; i < windows.Length; i++) windows[i] = f.Window();
-        var counter = new SlidingCounterState { UpdatedMs = updated };
+        var counter = spare ?? new SlidingCounterState();
+        counter.Clear();
+        counter.UpdatedMs = updated;
         var buckets = r.Read7BitEncodedInt();
         // Sized once for what the snapshot holds and the call's new bucket (bounded: the count is read from bytes).
         counter.Reserve(Math.Clamp(buckets, 0, 1024) + 2);
@@ -310,7 +365,7 @@ public static class ProfileSnapshot
     {
         ValueKind.Missing => Value.Missing,
         ValueKind.Null => Value.Null,
-        ValueKind.String => Value.FromString(r.ReadString()),
+        ValueKind.String => Value.FromString(ValuePool.Get(ReadChars(r, (MemoryStream)r.BaseStream))),
         ValueKind.Json => Value.FromJson(r.ReadString()),
         ValueKind.Number => Value.FromNumber(r.ReadDouble()),
         ValueKind.Bool => Value.FromBool(r.ReadBoolean()),

@@ -28,9 +28,39 @@ public sealed class ProfileState
         SegmentBits = new ulong[(layout.SegmentCount + 63) / 64];
     }
 
+    /// <summary>
+    /// Makes this state another profile's, empty, keeping its objects for reuse: a partition reads a
+    /// profile into objects on every call, and reusing a finished call's objects saves most of a
+    /// kilobyte per call. The previous profile's attribute objects become spares that
+    /// <see cref="Spare{T}"/> hands out again. Only for a state that nothing else refers to any more.
+    /// </summary>
+    internal void Reset(Guid id, long createdMs)
+    {
+        Id = id;
+        CreatedMs = createdMs;
+        UpdatedMs = 0;
+        EventCount = 0;
+        BatchSegments = [];
+        _identifiers.Clear();
+        Array.Clear(SegmentBits);
+        var spares = _spares is { } kept && kept.Length == Attributes.Length ? kept : new AttributeState?[Attributes.Length];
+        (_spares, Attributes) = (Attributes, spares);
+        Array.Clear(Attributes);
+    }
+
+    private AttributeState?[]? _spares;
+
+    /// <summary>A spare attribute object of this kind for <paramref name="slot"/> (taken, so that it is handed out once), or null.</summary>
+    internal T? Spare<T>(int slot) where T : AttributeState
+    {
+        if (_spares is null || _spares[slot] is not T spare) return null;
+        _spares[slot] = null;
+        return spare;
+    }
+
     /// <summary>A UUIDv7: creation order is id order.</summary>
-    public Guid Id { get; }
-    public long CreatedMs { get; }
+    public Guid Id { get; private set; }
+    public long CreatedMs { get; private set; }
     public long UpdatedMs { get; set; }
     /// <summary>Key events applied so far (all time).</summary>
     public long EventCount { get; set; }

@@ -21,7 +21,7 @@ public sealed class SlidingCounterState : AttributeState
 
     public int BucketCount => _count;
 
-    public IEnumerable<Bucket> Buckets => _buckets.Take(_count);
+    public ReadOnlySpan<Bucket> Buckets => _buckets.AsSpan(0, _count);
 
     /// <summary>Adds <paramref name="amount"/> at time <paramref name="nowMs"/> to every window.</summary>
     public void Add(ReadOnlySpan<long> windowsMs, long nowMs, double amount)
@@ -95,6 +95,9 @@ public sealed class SlidingCounterState : AttributeState
         }
         Append(bucket);
     }
+
+    /// <summary>Empties the counter for another profile's buckets (a reused state), keeping its array.</summary>
+    internal void Clear() => _count = 0;
 
     /// <summary>Room for this many buckets (a snapshot read knows its count, and a call adds one or two).</summary>
     internal void Reserve(int count)

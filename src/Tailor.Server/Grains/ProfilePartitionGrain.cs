@@ -42,6 +42,9 @@ public sealed partial class ProfilePartitionGrain(
     /// <summary>Profiles erased lately (when), which hinted calls must not bring back from a store that is still erasing them.</summary>
     private readonly Dictionary<Guid, int> _erased = [];
     private readonly KeyedTurns<Guid> _turns = new();
+    /// <summary>States of finished calls, read into again by the next ones (see <see cref="ProfileState.Reset"/>); as many as calls overlap, at most <see cref="MaxSpareStates"/>.</summary>
+    private readonly Stack<ProfileState> _spareStates = new();
+    private const int MaxSpareStates = 64;
     private long _startedMs;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -121,6 +124,21 @@ public sealed partial class ProfilePartitionGrain(
     private static ProfileState? State(Held held, CompiledAudience audience) =>
         held.Snapshot == 0 ? null : ProfileSnapshot.Read(ResidentSnapshots.Bytes(held.Snapshot), audience.Layout);
 
+    /// <summary>The profile as objects for a call, new or committed, read into a finished call's state.</summary>
+    private ProfileState CallState(Guid id, Held held, CompiledAudience audience)
+    {
+        _spareStates.TryPop(out var spare);
+        return held.Snapshot == 0
+            ? audience.NewProfile(id, IdentityStitcher.CreatedMs(id), spare)
+            : ProfileSnapshot.Read(ResidentSnapshots.Bytes(held.Snapshot), audience.Layout, spare);
+    }
+
+    /// <summary>A call's state once nothing refers to it any more (its call has committed and answered).</summary>
+    private void Release(ProfileState state)
+    {
+        if (_spareStates.Count < MaxSpareStates) _spareStates.Push(state);
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<PersonalizeReply> Personalize(Guid id, PersonalizeCall call, StitchReply stitch)
     {
@@ -134,7 +152,7 @@ public sealed partial class ProfilePartitionGrain(
             var audience = service.Audience;
             var now = NowMs;
             // The state is built for this call; the partition keeps it (as bytes) only once it is committed.
-            var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
+            var state = CallState(id, held, audience);
             if (stitch.Hinted && (held.Snapshot == 0 || !HoldsAll(state, call.Identifiers)))
             {
                 if (held.Snapshot == 0) Forget(id);
@@ -165,6 +183,7 @@ public sealed partial class ProfilePartitionGrain(
                 MergedProfiles = merged,
             };
             var seq = await Commit(item, state, stitch, evicted, []);
+            Release(state);
             return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = id };
         }
         finally
