@@ -128,27 +128,36 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
                 items.Add(pending.Item);
             }
             if (batch.Count == 0) continue;
-            try
-            {
-                var started = Stopwatch.GetTimestamp();
-                _store.CommitBatch(items, _nextSeq);
-                var committed = Stopwatch.GetTimestamp();
-                for (var i = 0; i < batch.Count; i++) batch[i].Complete(_nextSeq + i);
-                _nextSeq += batch.Count;
-                Record(batch, started, committed);
-            }
-            catch (Exception ex) when (batch.Count > 1)
-            {
-                // One item may be at fault: commit them one by one so that the others still land.
-                _logger.LogWarning(ex, "Committing a batch of {Count} events failed; retrying them one by one", batch.Count);
-                foreach (var pending in batch) CommitOne(pending);
-            }
-            catch (Exception ex)
-            {
-                _logger.LogError(ex, "Committing an event failed; it was not acknowledged");
-                batch[0].Fail(new EventLogUnavailableException(ex));
-            }
+            var started = Stopwatch.GetTimestamp();
+            if (!TryCommit(batch, items)) continue;
+            var committed = Stopwatch.GetTimestamp();
+            // Only what follows a commit that succeeded: an append is completed once, and its item is its caller's again.
+            for (var i = 0; i < batch.Count; i++) batch[i].Complete(_nextSeq + i);
+            _nextSeq += batch.Count;
+            Record(batch, started, committed);
         }
+    }
+
+    /// <summary>Commits the batch; when that fails, its appends one by one (completing or failing each), and returns false.</summary>
+    private bool TryCommit(List<Pending> batch, List<WriteItem> items)
+    {
+        try
+        {
+            _store.CommitBatch(items, _nextSeq);
+            return true;
+        }
+        catch (Exception ex) when (batch.Count > 1)
+        {
+            // One item may be at fault: commit them one by one so that the others still land.
+            _logger.LogWarning(ex, "Committing a batch of {Count} events failed; retrying them one by one", batch.Count);
+            foreach (var pending in batch) CommitOne(pending);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Committing an event failed; it was not acknowledged");
+            batch[0].Fail(new EventLogUnavailableException(ex));
+        }
+        return false;
     }
 
     private void Record(List<Pending> batch, long started, long committed)
