@@ -15,7 +15,14 @@ public static class PooledJson
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
 
-    public static byte[] Write<TState, TResult>(TState state, Func<Utf8JsonWriter, TState, TResult> write, out TResult result)
+    public static byte[] Write<TState, TResult>(TState state, Func<Utf8JsonWriter, TState, TResult> write, out TResult result) =>
+        Write(state, write, static bytes => bytes.ToArray(), out result);
+
+    /// <summary>The same, in an array rented from the shared pool (<see cref="RentedBytes"/>).</summary>
+    public static ArraySegment<byte> WriteRented<TState, TResult>(TState state, Func<Utf8JsonWriter, TState, TResult> write, out TResult result) =>
+        Write(state, write, RentedBytes.Copy, out result);
+
+    private static TBytes Write<TState, TResult, TBytes>(TState state, Func<Utf8JsonWriter, TState, TResult> write, Func<ReadOnlySpan<byte>, TBytes> copy, out TResult result)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(4096);
         buffer.ResetWrittenCount();
@@ -23,7 +30,7 @@ public static class PooledJson
         writer.Reset(buffer);
         result = write(writer, state);
         writer.Flush();
-        var bytes = buffer.WrittenSpan.ToArray();
+        var bytes = copy(buffer.WrittenSpan);
         // A rare huge document is not kept for the thread's lifetime.
         if (buffer.Capacity > KeptCapacity) (t_buffer, t_writer) = (null, null);
         return bytes;

@@ -268,8 +268,8 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
                 if (item.Body is null) lastWithoutEvent = seq;
                 else
                     statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table).Bind(5, item.Uuid)
-                        .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body).Run();
-                statements.UpsertProfile.Bind(1, account).Bind(2, audience).Bind(3, profileId).Bind(4, seq).BindBlob(5, item.Snapshot).Run();
+                        .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body.Value.Span).Run();
+                statements.UpsertProfile.Bind(1, account).Bind(2, audience).Bind(3, profileId).Bind(4, seq).BindBlob(5, item.Snapshot.Span).Run();
                 foreach (var identity in item.IdentitiesUpserted)
                     statements.UpsertIdentity.Bind(1, account).Bind(2, audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
                 foreach (var (key, value) in item.IdentitiesDeleted)

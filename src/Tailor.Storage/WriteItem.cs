@@ -19,10 +19,10 @@ public sealed class WriteItem
     /// The event as stored (with time and uuid filled in), UTF-8 JSON; null for a change that is not
     /// an event (a profile import), which commits the same way but adds nothing to the event log.
     /// </summary>
-    public required byte[]? Body { get; init; }
+    public required ReadOnlyMemory<byte>? Body { get; init; }
     public required Guid ProfileId { get; init; }
-    /// <summary>The profile after this event (ProfileSnapshot bytes).</summary>
-    public required byte[] Snapshot { get; init; }
+    /// <summary>The profile after this event (ProfileSnapshot bytes; a partition's are in a pooled array, its again once the commit completes).</summary>
+    public required ReadOnlyMemory<byte> Snapshot { get; init; }
     public IReadOnlyList<IdentityRecord> IdentitiesUpserted { get; init; } = [];
     public IReadOnlyList<(string Key, string Value)> IdentitiesDeleted { get; init; } = [];
     /// <summary>Profiles merged into <see cref="ProfileId"/> by this event: their snapshots go, aliases stay.</summary>

@@ -72,6 +72,33 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
     }
 
     [Fact]
+    public async Task Concurrent_calls_each_store_their_own_event_and_profile()
+    {
+        // Each call's stored event, snapshot and profile objects are pooled and reused by later calls:
+        // many at once, of different lengths, must each land whole in their own event and profile.
+        var account = await Account();
+        const int calls = 150;
+        string Product(int i) => $"p{i}-" + new string('x', i * 7 % 300);
+        await Task.WhenAll(Enumerable.Range(0, calls).Select(async i =>
+            Assert.Equal(HttpStatusCode.OK, (await account.PostEvent(Pageview($"own-{i}", product: Product(i), uuid: $"own-uuid-{i}"))).StatusCode)));
+
+        var stored = (await account.AllEvents()).ToDictionary(e => e.GetProperty("uuid").GetString()!);
+        for (var i = 0; i < calls; i++)
+        {
+            var @event = stored[$"own-uuid-{i}"].GetProperty("event");
+            Assert.Equal($"own-{i}", @event.GetProperty("td_client_id").GetString());
+            Assert.Equal(Product(i), @event.GetProperty("product_name").GetString());
+            Assert.Equal($"own-uuid-{i}", @event.GetProperty("uuid").GetString());
+        }
+        for (var i = 0; i < calls; i += 7)
+        {
+            var profile = await account.Profile("td_client_id", $"own-{i}");
+            Assert.Equal(1, profile.GetProperty("events").GetInt32());
+            Assert.Equal($"[\"{Product(i)}\"]", profile.GetProperty("attributes").GetProperty("browsed").GetRawText());
+        }
+    }
+
+    [Fact]
     public async Task A_merge_of_two_profiles_of_one_partition_completes()
     {
         var account = await Account();

@@ -36,14 +36,22 @@ public static class ProfileSnapshot
     [ThreadStatic] private static BinaryReader? t_reader;
     [ThreadStatic] private static char[]? t_chars;
 
-    public static byte[] Write(ProfileState state)
+    public static byte[] Write(ProfileState state) => Write(state, static bytes => bytes.ToArray());
+
+    /// <summary>
+    /// The snapshot in an array rented from the shared pool (<see cref="RentedBytes"/>): the profile is
+    /// written on every call, and its bytes are needed only until the call's commit.
+    /// </summary>
+    public static ArraySegment<byte> WriteRented(ProfileState state) => Write(state, RentedBytes.Copy);
+
+    private static T Write<T>(ProfileState state, Func<ReadOnlySpan<byte>, T> copy)
     {
         var stream = t_stream ??= new MemoryStream(1024);
         var writer = t_writer ??= new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         stream.SetLength(0);
         Write(state, writer);
         writer.Flush();
-        var bytes = stream.ToArray();
+        var bytes = copy(stream.GetBuffer().AsSpan(0, (int)stream.Length));
         if (stream.Capacity > KeptCapacity) (t_stream, t_writer) = (null, null);
         return bytes;
     }

@@ -16,13 +16,14 @@ public static class ConfigApi
         {
             var (key, error) = AdminAuth.Master(context);
             if (error is not null) return error;
-            var (bytes, tooLarge, unreadable) = await PersonalizationApi.ReadBody(context.Request, 8 * 1024 * 1024, context.RequestAborted);
+            var (body, tooLarge, unreadable) = await PersonalizationApi.ReadBody(context.Request, 8 * 1024 * 1024, context.RequestAborted);
+            using var bytes = body;
             if (tooLarge) return ApiError.TooLarge(8 * 1024 * 1024);
             if (unreadable is not null) return ApiError.BadRequest($"The body could not be read: {unreadable}");
             string text;
             try
             {
-                text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes);
+                text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.Span);
             }
             catch (DecoderFallbackException)
             {

@@ -163,7 +163,11 @@ public static partial class PersonalizationApi
         var (body, tooLarge, unreadable) = await ReadBody(request, options.MaxEventBytes, context.RequestAborted);
         if (tooLarge) return ApiError.TooLarge(options.MaxEventBytes);
         if (unreadable is not null) return ApiError.InvalidEvent($"The body could not be read: {unreadable}");
-        if (!EventParser.TryParse(body, out var data, out var why)) return ApiError.InvalidEvent(Sentence(why!));
+        // The request's bytes are needed only to parse: the event continues as fields, and is stored as written below.
+        EventData? data;
+        string? why;
+        using (body)
+            if (!EventParser.TryParse(body.Span, out data, out why)) return ApiError.InvalidEvent(Sentence(why!));
         if (!service.Audience.TryGetIdentifiers(data!, out var identifiers, out why)) return ApiError.InvalidEvent(Sentence(why!));
         var time = services.GetRequiredService<TimeProvider>();
         if (!TryCompleteEvent(data!, time, out var stored, out var uuid, out var clientUuid, out var eventTime, out why))
@@ -190,6 +194,8 @@ public static partial class PersonalizationApi
         try
         {
             var offers = await reactor.PersonalizeAsync(call, context.RequestAborted);
+            // The call answered, so its commit is done: nothing reads the stored bytes any more (after a failure they are left to the GC).
+            RentedBytes.Return(stored);
             return Results.Bytes(offers, "application/json");
         }
         catch (EventLogUnavailableException)
@@ -245,43 +251,57 @@ public static partial class PersonalizationApi
     /// A body Kestrel cannot read (malformed chunks, too slow, cut short) is the client's error, never a 500.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    internal static async ValueTask<(byte[] Body, bool TooLarge, string? Unreadable)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
+    internal static async ValueTask<(RequestBody Body, bool TooLarge, string? Unreadable)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
-        if (request.ContentLength > limit) return ([], true, null);
+        if (request.ContentLength > limit) return (default, true, null);
+        byte[]? rented = null;
         try
         {
             if (request.ContentLength is { } length)
             {
-                // The server frames the body at its Content-Length: read straight into an array of that size.
-                var body = new byte[length];
-                for (var filled = 0; filled < body.Length;)
+                // The server frames the body at its Content-Length: read straight into a pooled array of that size.
+                rented = ArrayPool<byte>.Shared.Rent((int)length);
+                for (var filled = 0; filled < length;)
                 {
-                    var read = await request.Body.ReadAsync(body.AsMemory(filled), cancellationToken);
-                    if (read == 0) return ([], false, "the body is shorter than its Content-Length");
+                    var read = await request.Body.ReadAsync(rented.AsMemory(filled, (int)length - filled), cancellationToken);
+                    if (read == 0) return (Returned(ref rented), false, "the body is shorter than its Content-Length");
                     filled += read;
                 }
-                return (body, false, null);
+                return (new RequestBody(rented, (int)length), false, null);
             }
             // A chunked body grows 4 KiB at a time.
             var buffer = new ArrayBufferWriter<byte>(4096);
             while (true)
             {
                 var read = await request.Body.ReadAsync(buffer.GetMemory(4096), cancellationToken);
-                if (read == 0) return (buffer.WrittenSpan.ToArray(), false, null);
+                if (read == 0) return (new RequestBody(buffer.WrittenSpan.ToArray()), false, null);
                 buffer.Advance(read);
-                if (buffer.WrittenCount > limit) return ([], true, null);
+                if (buffer.WrittenCount > limit) return (default, true, null);
             }
         }
         catch (BadHttpRequestException ex)
         {
-            return ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? ([], true, null) : ([], false, ex.Message);
+            Returned(ref rented);
+            return ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? (default, true, null) : (default, false, ex.Message);
+        }
+        catch
+        {
+            Returned(ref rented);
+            throw;
         }
     }
 
-    /// <summary>The event as stored: the client's fields, plus <c>time</c> and <c>uuid</c> when it did not send them.</summary>
-    private static bool TryCompleteEvent(EventData data, TimeProvider time, out byte[] stored, out string uuid, out bool clientUuid, out long eventTime, out string? error)
+    private static RequestBody Returned(ref byte[]? rented)
     {
-        stored = [];
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        rented = null;
+        return default;
+    }
+
+    /// <summary>The event as stored: the client's fields, plus <c>time</c> and <c>uuid</c> when it did not send them.</summary>
+    private static bool TryCompleteEvent(EventData data, TimeProvider time, out ArraySegment<byte> stored, out string uuid, out bool clientUuid, out long eventTime, out string? error)
+    {
+        stored = default;
         uuid = "";
         clientUuid = false;
         eventTime = 0;
@@ -308,7 +328,7 @@ public static partial class PersonalizationApi
             return false;
         }
 
-        stored = PooledJson.Write((data, eventTime, uuid), static (writer, e) =>
+        stored = PooledJson.WriteRented((data, eventTime, uuid), static (writer, e) =>
         {
             writer.WriteStartObject();
             foreach (var (name, value) in e.data)

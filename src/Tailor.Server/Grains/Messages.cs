@@ -52,8 +52,11 @@ public sealed record PersonalizeCall
     [Id(2)] public string Service { get; init; } = "";
     [Id(3)] public string Database { get; init; } = "";
     [Id(4)] public string Table { get; init; } = "";
-    /// <summary>The event as it will be stored: UTF-8 JSON with time and uuid filled in.</summary>
-    [Id(5)] public byte[] Body { get; init; } = [];
+    /// <summary>
+    /// The event as it will be stored: UTF-8 JSON with time and uuid filled in (in the handler's pooled
+    /// array, which it takes back once the call has answered).
+    /// </summary>
+    [Id(5)] public ReadOnlyMemory<byte> Body { get; init; }
     [Id(6)] public string Uuid { get; init; } = "";
     [Id(7)] public bool ClientUuid { get; init; }
     [Id(8)] public long Time { get; init; }

@@ -90,13 +90,14 @@ public sealed partial class ProfilePartitionGrain(
             return new Held(resident.Snapshot, Guid.Empty);
         }
         if (_moved.TryGetValue(id, out var moved)) return new Held(0, moved.Into);
-        if (createdByThisCall) return Keep(id, null);
+        if (createdByThisCall) return Keep(id, default);
         if (await store.LoadProfileAsync(Scope, id) is { } saved) return Keep(id, saved.Snapshot);
         if (await store.FindAliasAsync(Scope, id) is { } into) return MarkMoved(id, into);
-        return Keep(id, null);
+        return Keep(id, default);
     }
 
-    private Held Keep(Guid id, byte[]? snapshot) => new(_profiles.Set(id, snapshot, NowS), Guid.Empty);
+    /// <summary>Keeps the profile's committed snapshot (empty: it has no state) as resident.</summary>
+    private Held Keep(Guid id, ReadOnlySpan<byte> snapshot) => new(_profiles.Set(id, snapshot, NowS), Guid.Empty);
 
     private Held MarkMoved(Guid id, Guid into)
     {
@@ -162,11 +163,12 @@ public sealed partial class ProfilePartitionGrain(
             var merged = await AbsorbSources(id, stitch, audience, state);
             var evicted = state.AddIdentifiers(call.Identifiers, IdentifierDto.Convert, now);
             var data = call.Event;
-            if (data is null && !EventParser.TryParse(call.Body, out data, out var error))
+            if (data is null && !EventParser.TryParse(call.Body.Span, out data, out var error))
                 throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
             var applied = audience.ApplyEvent(state, $"{call.Database}.{call.Table}", data!, now);
             var offers = Offers(service, id, state, data!, applied, call.IsPublic, stitch.IsNew, now);
 
+            var snapshot = ProfileSnapshot.WriteRented(state);
             var item = new WriteItem
             {
                 Scope = Scope,
@@ -177,12 +179,14 @@ public sealed partial class ProfilePartitionGrain(
                 Time = call.Time,
                 Body = call.Body,
                 ProfileId = id,
-                Snapshot = ProfileSnapshot.Write(state),
+                Snapshot = snapshot,
                 IdentitiesUpserted = IdentityRecords(stitch.Upserted, id),
                 IdentitiesDeleted = KeysAndValues(evicted),
                 MergedProfiles = merged,
             };
             var seq = await Commit(item, state, stitch, evicted, []);
+            // Committed and resident: nothing reads the call's objects and bytes any more (after a failure they are left to the GC).
+            RentedBytes.Return(snapshot);
             Release(state);
             return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = id };
         }
@@ -295,7 +299,7 @@ public sealed partial class ProfilePartitionGrain(
             await GrainFactory.Identity(_accountId, _audience).Reset();
             throw;
         }
-        Keep(item.ProfileId, item.Snapshot);
+        Keep(item.ProfileId, item.Snapshot.Span);
         lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
         if (evicted.Count > 0)
             await GrainFactory.Identity(_accountId, _audience)
@@ -313,7 +317,7 @@ public sealed partial class ProfilePartitionGrain(
             var service = Service(call.Service);
             var now = NowMs;
             var state = State(held, service.Audience) ?? service.Audience.NewProfile(id, now);
-            if (!EventParser.TryParse(call.Body, out var data, out _)) data = EventData.From();
+            if (!EventParser.TryParse(call.Body.Span, out var data, out _)) data = EventData.From();
             // Nothing is applied: the event matches its key events as the first call did, the profile is as it is.
             var matched = service.Audience.MatchKeyEvents($"{call.Database}.{call.Table}", data!, now);
             var offers = Offers(service, id, state, data!, matched, call.IsPublic, profileIsNew: false, now);

@@ -28,10 +28,10 @@ internal sealed unsafe class ResidentSnapshots
 
     public ref Entry Find(Guid id) => ref CollectionsMarshal.GetValueRefOrNullRef(_entries, id);
 
-    /// <summary>Keeps a copy of <paramref name="snapshot"/> (null: no state) as the profile's, freeing the one it replaces.</summary>
-    public nint Set(Guid id, byte[]? snapshot, int touchedS)
+    /// <summary>Keeps a copy of <paramref name="snapshot"/> (empty: no state) as the profile's, freeing the one it replaces.</summary>
+    public nint Set(Guid id, ReadOnlySpan<byte> snapshot, int touchedS)
     {
-        var block = snapshot is null ? null : Copy(snapshot);
+        var block = snapshot.IsEmpty ? null : Copy(snapshot);
         ref var entry = ref CollectionsMarshal.GetValueRefOrAddDefault(_entries, id, out var existed);
         if (existed) Free(entry.Block);
         entry = new Entry { Block = block, TouchedS = touchedS };
@@ -52,7 +52,7 @@ internal sealed unsafe class ResidentSnapshots
     /// <summary>A copy of a block's snapshot for the wire or a merge, or null for none.</summary>
     public static byte[]? ToArray(nint block) => block == 0 ? null : Bytes(block).ToArray();
 
-    private static byte* Copy(byte[] snapshot)
+    private static byte* Copy(ReadOnlySpan<byte> snapshot)
     {
         var block = (byte*)NativeMemory.Alloc((nuint)(sizeof(int) + snapshot.Length));
         *(int*)block = snapshot.Length;
