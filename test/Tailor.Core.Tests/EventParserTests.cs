@@ -70,6 +70,32 @@ public sealed class EventParserTests
         }
     }
 
+    [Fact]
+    public void An_event_parsed_into_a_pooled_array_reads_the_same_and_is_empty_once_released()
+    {
+        const string json = """{"a":"x","b":2,"c":true,"d":[1,2]}""";
+        var (expected, _) = Parse(json);
+        for (var round = 0; round < 3; round++)
+        {
+            Assert.True(EventParser.TryParse(Encoding.UTF8.GetBytes(json), out var data, out _, rented: true));
+            // Room for the two fields the server adds, then past it (the array outgrows the pooled one).
+            data!.SetField("time", Value.FromNumber(1));
+            data.SetField("uuid", Value.FromString("u"));
+            for (var extra = 0; extra < round * 20; extra++) data.SetField($"e{extra}", Value.FromNumber(extra));
+            Assert.Equal([.. Fields(expected!), ("time", Value.FromNumber(1)), ("uuid", Value.FromString("u"))], Fields(data).Take(expected!.Count + 2));
+            data.Release();
+            Assert.Equal(0, data.Count);
+            Assert.Equal(Value.Missing, data["a"]);
+        }
+    }
+
+    private static List<(string Name, Value Value)> Fields(EventData data)
+    {
+        var fields = new List<(string Name, Value Value)>();
+        foreach (var field in data) fields.Add(field);
+        return fields;
+    }
+
     [Theory]
     [InlineData(3)]
     [InlineData(24)]

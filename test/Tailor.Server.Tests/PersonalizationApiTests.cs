@@ -74,7 +74,7 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
     [Fact]
     public async Task Concurrent_calls_each_store_their_own_event_and_profile()
     {
-        // Each call's stored event, snapshot and profile objects are pooled and reused by later calls:
+        // Each call's parsed and stored event, snapshot and profile objects are pooled and reused by later calls:
         // many at once, of different lengths, must each land whole in their own event and profile.
         var account = await Account();
         const int calls = 150;

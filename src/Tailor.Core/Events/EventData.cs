@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Tailor.Core.Events;
 
 /// <summary>
@@ -13,6 +15,8 @@ public sealed class EventData
     private (string Name, Value Value)[] _fields;
     private int _count;
     private Dictionary<string, int>? _index;
+    /// <summary>Whether <see cref="_fields"/> is rented from the shared pool (<see cref="CopyRented"/>), to go back in <see cref="Release"/>.</summary>
+    private bool _rented;
 
     /// <summary>Takes <paramref name="fields"/> as they are: the first <paramref name="count"/> hold distinct names.</summary>
     internal EventData((string Name, Value Value)[] fields, int count) => (_fields, _count) = (fields, count);
@@ -57,6 +61,30 @@ public sealed class EventData
         return new EventData(fields, _count);
     }
 
+    /// <summary>
+    /// The same, in an array rented from the shared pool: an event is parsed on every call and its
+    /// fields are needed only until the call has answered. <see cref="Release"/> gives the array back.
+    /// </summary>
+    internal EventData CopyRented(int room)
+    {
+        var fields = ArrayPool<(string, Value)>.Shared.Rent(_count + room);
+        Array.Copy(_fields, fields, _count);
+        return new EventData(fields, _count) { _rented = true };
+    }
+
+    /// <summary>
+    /// Empties the event and gives a rented field array back to the pool. Only once nothing reads the
+    /// event any more (for a personalization call: once it has answered; after a failure the array is
+    /// left to the GC, as a grain may still hold the event).
+    /// </summary>
+    public void Release()
+    {
+        var fields = _fields;
+        var rented = _rented;
+        (_fields, _count, _index, _rented) = ([], 0, null, false);
+        if (rented) ArrayPool<(string, Value)>.Shared.Return(fields, clearArray: true);
+    }
+
     /// <summary>Forgets the fields (a reused instance); false when its array has grown past <paramref name="keep"/> places.</summary>
     internal bool Clear(int keep)
     {
@@ -67,7 +95,12 @@ public sealed class EventData
 
     private void Append(string name, Value value)
     {
-        if (_count == _fields.Length) Array.Resize(ref _fields, Math.Max(4, _count * 2));
+        if (_count == _fields.Length)
+        {
+            // A rented array that is outgrown is left to the GC: only the pool's own sizes may go back.
+            Array.Resize(ref _fields, Math.Max(4, _count * 2));
+            _rented = false;
+        }
         _fields[_count] = (name, value);
         _index?.Add(name, _count);
         _count++;

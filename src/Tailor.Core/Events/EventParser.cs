@@ -13,7 +13,8 @@ public static class EventParser
 {
     public const int MaxDepth = 32;
 
-    public static bool TryParse(ReadOnlySpan<byte> json, out EventData? data, out string? error)
+    /// <summary>Parses an event; with <paramref name="rented"/>, its fields are in a pooled array (see <see cref="EventData.Release"/>).</summary>
+    public static bool TryParse(ReadOnlySpan<byte> json, out EventData? data, out string? error, bool rented = false)
     {
         data = null;
         if (json.Trim(" \t\r\n"u8).IsEmpty)
@@ -75,7 +76,7 @@ public static class EventParser
                     return false;
                 }
                 // Two more places: the server adds time and uuid when the client did not send them.
-                data = gathered.Copy(room: 2);
+                data = rented ? gathered.CopyRented(room: 2) : gathered.Copy(room: 2);
             }
             finally
             {

@@ -167,7 +167,7 @@ public static partial class PersonalizationApi
         EventData? data;
         string? why;
         using (body)
-            if (!EventParser.TryParse(body.Span, out data, out why)) return ApiError.InvalidEvent(Sentence(why!));
+            if (!EventParser.TryParse(body.Span, out data, out why, rented: true)) return ApiError.InvalidEvent(Sentence(why!));
         if (!service.Audience.TryGetIdentifiers(data!, out var identifiers, out why)) return ApiError.InvalidEvent(Sentence(why!));
         var time = services.GetRequiredService<TimeProvider>();
         if (!TryCompleteEvent(data!, time, out var stored, out var uuid, out var clientUuid, out var eventTime, out why))
@@ -194,8 +194,9 @@ public static partial class PersonalizationApi
         try
         {
             var offers = await reactor.PersonalizeAsync(call, context.RequestAborted);
-            // The call answered, so its commit is done: nothing reads the stored bytes any more (after a failure they are left to the GC).
+            // The call answered, so its commit is done: nothing reads the event and its stored bytes any more (after a failure they are left to the GC).
             RentedBytes.Return(stored);
+            data.Release();
             return Results.Bytes(offers, "application/json");
         }
         catch (EventLogUnavailableException)
