@@ -107,6 +107,35 @@ public sealed class SnapshotTests
     }
 
     [Fact]
+    public void Attributes_first_set_in_a_reused_state_are_as_in_a_new_one()
+    {
+        var (h, full) = Sample();
+        var fullBytes = ProfileSnapshot.Write(full);
+        var sparseBytes = ProfileSnapshot.Write(Sparse(h));
+        void Events(ProfileState state)
+        {
+            h.Audience.ApplyEvent(state, "db1.events", RuleHarness.Data(("product", "cap"), ("price", 3), ("tag", "t"), ("city", "Rome"), ("secret", "k")), h.NowMs);
+            h.Audience.ApplyEvent(state, "db1.events", RuleHarness.Data(("type", "buy"), ("amount", 30)), h.NowMs);
+        }
+
+        // Read into a state that held every kind: the attributes the event sets first come from its spares.
+        var fresh = ProfileSnapshot.Read(sparseBytes, h.Audience.Layout);
+        var reused = ProfileSnapshot.Read(sparseBytes, h.Audience.Layout, reuse: ProfileSnapshot.Read(fullBytes, h.Audience.Layout));
+        Events(fresh);
+        Events(reused);
+        AssertSameProfile(h, fresh, reused);
+
+        // A new profile in such a state: every attribute comes from a spare, and none keeps the old values.
+        var id = Guid.Parse("019a0000-0000-7000-8000-000000000003");
+        var created = h.Audience.NewProfile(id, h.NowMs);
+        var createdInReused = h.Audience.NewProfile(id, h.NowMs, reuse: ProfileSnapshot.Read(fullBytes, h.Audience.Layout));
+        Events(created);
+        Events(createdInReused);
+        AssertSameProfile(h, created, createdInReused);
+        Assert.Equal(30, h.Audience.ReadAttribute(createdInReused, "spent", h.NowMs).Number);
+    }
+
+    [Fact]
     public void A_state_of_another_configuration_is_not_reused()
     {
         var (h, full) = Sample();

@@ -167,7 +167,7 @@ public sealed class CompiledAudience
                 var before = state.Attributes[slot];
                 var beforeUpdated = before?.UpdatedMs;
                 var field = _attributeField[slot];
-                var after = AttributeOps.Apply(attributes[slot], before, field is null ? Value.Missing : data[field], nowMs);
+                var after = AttributeOps.Apply(attributes[slot], before, field is null ? Value.Missing : data[field], nowMs, state);
                 state.Attributes[slot] = after;
                 if (!ReferenceEquals(before, after) || after?.UpdatedMs != beforeUpdated) updated++;
             }

@@ -36,14 +36,15 @@ public static class AttributeOps
     /// Applies one matching key event to an attribute; returns the new state (created when absent), or
     /// the old one unchanged when the event carries nothing for it.
     /// </summary>
-    public static AttributeState? Apply(AttributeDefinition definition, AttributeState? state, Value fieldValue, long nowMs)
+    /// <param name="owner">The profile, whose spare objects (a reused state's, see <see cref="ProfileState.Reset"/>) a new attribute state may be.</param>
+    public static AttributeState? Apply(AttributeDefinition definition, AttributeState? state, Value fieldValue, long nowMs, ProfileState? owner = null)
     {
         switch (definition.Type)
         {
             case AttributeType.Single:
                 {
                     if (Normalize(definition, fieldValue) is not { } value) return state;
-                    var scalar = state as ScalarState ?? new ScalarState();
+                    var scalar = state as ScalarState ?? New<ScalarState>(owner, definition);
                     scalar.Value = value;
                     scalar.UpdatedMs = nowMs;
                     return scalar;
@@ -51,7 +52,7 @@ public static class AttributeOps
             case AttributeType.List:
                 {
                     if (Normalize(definition, fieldValue) is not { } value) return state;
-                    var list = state as ListState ?? new ListState();
+                    var list = state as ListState ?? New<ListState>(owner, definition);
                     if (definition.WindowMs is { } window) list.Expire(nowMs - window);
                     list.Add(value, nowMs, definition.MaxItems, definition.Distinct);
                     return list;
@@ -66,18 +67,26 @@ public static class AttributeOps
                     }
                     if (definition.IsTotal)
                     {
-                        var total = state as TotalCounterState ?? new TotalCounterState();
+                        var total = state as TotalCounterState ?? New<TotalCounterState>(owner, definition);
                         total.Sum += amount;
                         total.UpdatedMs = nowMs;
                         return total;
                     }
-                    var sliding = state as SlidingCounterState ?? new SlidingCounterState();
+                    var sliding = state as SlidingCounterState ?? New<SlidingCounterState>(owner, definition);
                     sliding.Add(definition.WindowsMs, nowMs, amount);
                     return sliding;
                 }
             default:
                 return state;
         }
+    }
+
+    /// <summary>A new attribute state: the owner's spare of this kind for the attribute, emptied, when it has one.</summary>
+    private static T New<T>(ProfileState? owner, AttributeDefinition definition) where T : AttributeState, new()
+    {
+        if (owner?.Spare<T>(definition.Slot) is not { } spare) return new T();
+        spare.Empty();
+        return spare;
     }
 
     /// <summary>Sets an imported attribute (or a total counter's base) from profile import.</summary>

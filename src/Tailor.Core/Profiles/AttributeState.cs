@@ -5,12 +5,21 @@ public abstract class AttributeState
 {
     /// <summary>Unix ms of the last change, <see cref="long.MinValue"/> when never set.</summary>
     public long UpdatedMs { get; set; } = long.MinValue;
+
+    /// <summary>Back to the state of a new object (a reused state's spare taking a new profile's attribute).</summary>
+    internal virtual void Empty() => UpdatedMs = long.MinValue;
 }
 
 /// <summary><c>single</c> and <c>imported</c>: one value; a <c>single</c> may expire after its ttl.</summary>
 public sealed class ScalarState : AttributeState
 {
     public Value Value { get; set; }
+
+    internal override void Empty()
+    {
+        base.Empty();
+        Value = default;
+    }
 }
 
 /// <summary><c>list</c>: most recent values, newest first, at most max_items.</summary>
@@ -71,6 +80,13 @@ public sealed class ListState : AttributeState
         UpdatedMs = Count > 0 ? _items[0].AtMs : long.MinValue;
     }
 
+    internal override void Empty()
+    {
+        base.Empty();
+        Array.Clear(_items, 0, Count);
+        Count = 0;
+    }
+
     /// <summary>This list's array emptied when it holds <paramref name="capacity"/> (a reused state's list), else a new one; for <see cref="Adopt"/>.</summary>
     internal ListEntry[] Emptied(int capacity)
     {
@@ -97,4 +113,10 @@ public sealed class TotalCounterState : AttributeState
     public double Base { get; set; }
     public double Sum { get; set; }
     public double Total => Base + Sum;
+
+    internal override void Empty()
+    {
+        base.Empty();
+        (Base, Sum) = (0, 0);
+    }
 }

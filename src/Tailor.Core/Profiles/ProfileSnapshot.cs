@@ -73,9 +73,12 @@ public static class ProfileSnapshot
         w.Write(updated);
         WriteTime(w, state.CreatedMs, updated);
         w.Write7BitEncodedInt64(state.EventCount);
-        w.Write7BitEncodedInt(state.Identifiers.Count);
-        foreach (var id in state.Identifiers)
+        var identifiers = state.Identifiers;
+        w.Write7BitEncodedInt(identifiers.Count);
+        // Indexed loops: an interface's enumerator is one more object per snapshot.
+        for (var i = 0; i < identifiers.Count; i++)
         {
+            var id = identifiers[i];
             w.Write(id.Identifier.Key);
             w.Write(id.Identifier.Value);
             WriteTime(w, id.AddedMs, updated);
@@ -90,7 +93,6 @@ public static class ProfileSnapshot
         for (var i = 0; i < layout.Segments.Count; i++)
             if (state.InSegment(i)) w.Write(layout.Segments[i]);
 
-        // Indexed loops: the layout's list is an interface, whose enumerator would be one more object per snapshot.
         var definitions = layout.Attributes;
         var attributes = 0;
         for (var a = 0; a < definitions.Count; a++)
@@ -341,7 +343,7 @@ public static class ProfileSnapshot
         Span<long> windows = windowCount <= 16 ? stackalloc long[windowCount] : new long[windowCount];
         for (var i = 0; i < windows.Length; i++) windows[i] = f.Window();
         var counter = spare ?? new SlidingCounterState();
-        counter.Clear();
+        counter.Empty();
         counter.UpdatedMs = updated;
         var buckets = r.Read7BitEncodedInt();
         // Sized once for what the snapshot holds and the call's new bucket (bounded: the count is read from bytes).

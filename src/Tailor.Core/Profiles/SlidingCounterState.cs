@@ -97,7 +97,11 @@ public sealed class SlidingCounterState : AttributeState
     }
 
     /// <summary>Empties the counter for another profile's buckets (a reused state), keeping its array.</summary>
-    internal void Clear() => _count = 0;
+    internal override void Empty()
+    {
+        base.Empty();
+        _count = 0;
+    }
 
     /// <summary>Room for this many buckets (a snapshot read knows its count, and a call adds one or two).</summary>
     internal void Reserve(int count)
