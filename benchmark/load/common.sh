@@ -49,3 +49,10 @@ ready_for_load() {
   read -r master write token < <(demo_keys "$2")
   set_ingest_limit "$1" "$master" 10000000
 }
+
+# The harness's calls (personalize.lua) at 256 connections from two wrk threads, closed loop (RATE 0)
+# or paced at RATE calls/s; prints wrk's RESULT line: personalize_load URL WRITE_KEY TOKEN DURATION RATE
+personalize_load() {
+  TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$2 TAILOR_TOKEN=$3 TAILOR_THREADS=2 TAILOR_RATE=$5 \
+    wrk -t2 -c256 -d"$4" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$1" | grep '^RESULT'
+}

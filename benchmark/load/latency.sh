@@ -38,25 +38,21 @@ ready_for_load "$tailor" "$data"
 
 probe=(python3 "$root/benchmark/load/wakeup-jitter.py")
 command -v chrt >/dev/null && chrt -f 50 true 2>/dev/null && probe=(chrt -f 50 "${probe[@]}")
-load() { # url key token duration rate (0: closed loop)
-  TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$2 TAILOR_TOKEN=$3 TAILOR_THREADS=2 TAILOR_RATE=$5 \
-    wrk -t2 -c256 -d"$4" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$1" | grep '^RESULT'
-}
 measure() { # server url key token pid label rate
   local before line after seconds=${duration%s}
   before=$(cpu_ticks "$5")
   "${probe[@]}" "$seconds" >"$work/jitter.txt" &
   local probe_pid=$!
   pids+=($probe_pid)
-  line=$(load "$2" "$3" "$4" "$duration" "$7")
+  line=$(personalize_load "$2" "$3" "$4" "$duration" "$7")
   wait "$probe_pid" || true
   after=$(cpu_ticks "$5")
   echo "$1 label=$6 asked=$7 cpu_ticks=$((after - before)) $(cat "$work/jitter.txt") ${line#RESULT }" >>"$work/results.txt"
 }
 
 echo "warming up (20 s each)..."
-load "$baseline" "" "" 20s 0 >/dev/null
-load "$tailor" "$write" "$token" 20s 0 >/dev/null
+personalize_load "$baseline" "" "" 20s 0 >/dev/null
+personalize_load "$tailor" "$write" "$token" 20s 0 >/dev/null
 measure tailor "$tailor" "$write" "$token" "$tailor_pid" max 0
 best=$(sed -n 's/^tailor label=max .* rps=\([0-9]*\).*/\1/p' "$work/results.txt")
 for rate in $rates; do
@@ -65,7 +61,7 @@ for rate in $rates; do
     *) calls=$rate ;;
   esac
   echo "at $calls calls/s..."
-  load "$tailor" "$write" "$token" 5s "$calls" >/dev/null
+  personalize_load "$tailor" "$write" "$token" 5s "$calls" >/dev/null
   measure tailor "$tailor" "$write" "$token" "$tailor_pid" "$rate" "$calls"
   measure baseline "$baseline" "" "" "$baseline_pid" "$rate" "$calls"
 done
