@@ -34,9 +34,12 @@ public static partial class PersonalizationApi
     public static IEndpointRouteBuilder MapPersonalizationApi(this IEndpointRouteBuilder app)
     {
         // The body is read and checked by hand (the documented order of checks); the metadata tells OpenAPI what it is.
-        Describe(app.MapPost("/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, database, table, isPublic: false)))
+        // The handler's services are singletons, taken from the root provider: a request that does not touch
+        // RequestServices makes no DI scope (three objects per call).
+        var services = app.ServiceProvider;
+        Describe(app.MapPost("/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, services, database, table, isPublic: false)))
             .WithSummary("Post an event for a customer and get the offers that now apply (servers: write key, private token)");
-        Describe(app.MapPost("/public/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, database, table, isPublic: true)))
+        Describe(app.MapPost("/public/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, services, database, table, isPublic: true)))
             .WithSummary("The same from browsers: public token, allowed Origin, CORS, no sensitive attributes");
         app.MapMethods("/public/{database}/{table}", ["OPTIONS"], Preflight).WithSummary("CORS preflight for /public/");
         return app;
@@ -92,11 +95,11 @@ public static partial class PersonalizationApi
 
     // Pooled state machines, as in the Reactor: the call waits for its commit.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<IResult> Handle(HttpContext context, string database, string table, bool isPublic)
+    private static async ValueTask<IResult> Handle(HttpContext context, IServiceProvider services, string database, string table, bool isPublic)
     {
         try
         {
-            return await HandleChecked(context, database, table, isPublic);
+            return await HandleChecked(context, services, database, table, isPublic);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -105,9 +108,8 @@ public static partial class PersonalizationApi
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<IResult> HandleChecked(HttpContext context, string database, string table, bool isPublic)
+    private static async ValueTask<IResult> HandleChecked(HttpContext context, IServiceProvider services, string database, string table, bool isPublic)
     {
-        var services = context.RequestServices;
         var accounts = services.GetRequiredService<AccountDirectory>();
         var request = context.Request;
         var origin = request.Headers.Origin.ToString();
@@ -197,7 +199,7 @@ public static partial class PersonalizationApi
             // The call answered, so its commit is done: nothing reads the event and its stored bytes any more (after a failure they are left to the GC).
             RentedBytes.Return(stored);
             data.Release();
-            return Results.Bytes(offers, "application/json");
+            return new OffersResult(offers);
         }
         catch (EventLogUnavailableException)
         {
