@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using System.Threading.Tasks.Sources;
+using Microsoft.Extensions.ObjectPool;
 using Tailor.Storage;
 
 namespace Tailor.Server.Ingest;
@@ -39,17 +40,27 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
     /// <summary>
     /// One append: the item, and the value-task source its caller awaits (completed once, by the writer,
     /// with the sequence number or the failure; the awaiting code resumes on the thread pool or its grain's
-    /// scheduler, never on the writer's thread).
-    /// A TaskCompletionSource would add a Task to every call.
+    /// scheduler, never on the writer's thread). A TaskCompletionSource would add a Task to every call;
+    /// and once its caller has its result, the object serves a later append (the writer reads nothing of
+    /// an append after completing it).
     /// </summary>
-    private sealed class Pending(WriteItem item) : IValueTaskSource<long>
+    private sealed class Pending : IValueTaskSource<long>, IResettable
     {
+        private static readonly ObjectPool<Pending> Pool = new DefaultObjectPool<Pending>(new DefaultPooledObjectPolicy<Pending>(), 4096);
+
         private ManualResetValueTaskSourceCore<long> _core = new() { RunContinuationsAsynchronously = true };
         private int _completed;
 
-        public WriteItem Item { get; } = item;
-        public long Queued { get; } = Stopwatch.GetTimestamp();
+        public WriteItem Item { get; private set; } = null!;
+        public long Queued { get; private set; }
         public ValueTask<long> Done => new(this, _core.Version);
+
+        public static Pending For(WriteItem item)
+        {
+            var pending = Pool.Get();
+            (pending.Item, pending.Queued) = (item, Stopwatch.GetTimestamp());
+            return pending;
+        }
 
         public void Complete(long seq)
         {
@@ -61,7 +72,26 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
             if (Interlocked.Exchange(ref _completed, 1) == 0) _core.SetException(error);
         }
 
-        public long GetResult(short token) => _core.GetResult(token);
+        /// <summary>The result, read once by the append's awaiter; then the object goes back to the pool.</summary>
+        public long GetResult(short token)
+        {
+            try
+            {
+                return _core.GetResult(token);
+            }
+            finally
+            {
+                Pool.Return(this);
+            }
+        }
+
+        public bool TryReset()
+        {
+            _core.Reset();
+            (_completed, Item) = (0, null!);
+            return true;
+        }
+
         public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
         public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
             _core.OnCompleted(continuation, state, token, flags);
@@ -70,7 +100,7 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
     /// <summary>Queues an item; the ValueTask (await it once) completes with its sequence number once it is on disk.</summary>
     public ValueTask<long> AppendAsync(WriteItem item)
     {
-        var pending = new Pending(item);
+        var pending = Pending.For(item);
         if (!_queue.Writer.TryWrite(pending))
             return WaitForRoom(pending);
         return pending.Done;
@@ -131,10 +161,11 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
             var started = Stopwatch.GetTimestamp();
             if (!TryCommit(batch, items)) continue;
             var committed = Stopwatch.GetTimestamp();
-            // Only what follows a commit that succeeded: an append is completed once, and its item is its caller's again.
+            Record(batch, started, committed);
+            // Only after a commit that succeeded, and last: an append is completed once, and then its item
+            // is its caller's again and the append object another append's.
             for (var i = 0; i < batch.Count; i++) batch[i].Complete(_nextSeq + i);
             _nextSeq += batch.Count;
-            Record(batch, started, committed);
         }
     }
 
