@@ -93,22 +93,10 @@ public static partial class PersonalizationApi
         headers.Vary = "Origin";
     }
 
-    // Pooled state machines, as in the Reactor: the call waits for its commit.
+    // Pooled state machines, as in the Reactor: the call waits for its commit. One async method for the
+    // whole call: each one in flight is one more state machine per call.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private static async ValueTask<IResult> Handle(HttpContext context, IServiceProvider services, string database, string table, bool isPublic)
-    {
-        try
-        {
-            return await HandleChecked(context, services, database, table, isPublic);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            return Results.Empty; // the client left; nobody reads the answer
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private static async ValueTask<IResult> HandleChecked(HttpContext context, IServiceProvider services, string database, string table, bool isPublic)
     {
         var accounts = services.GetRequiredService<AccountDirectory>();
         var request = context.Request;
@@ -162,7 +150,17 @@ public static partial class PersonalizationApi
 
         // 5. body
         var options = services.GetRequiredService<IOptions<TailorOptions>>().Value;
-        var (body, tooLarge, unreadable) = await ReadBody(request, options.MaxEventBytes, context.RequestAborted);
+        RequestBody body;
+        bool tooLarge;
+        string? unreadable;
+        try
+        {
+            (body, tooLarge, unreadable) = await ReadBody(request, options.MaxEventBytes, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Empty; // the client left; nobody reads the answer
+        }
         if (tooLarge) return ApiError.TooLarge(options.MaxEventBytes);
         if (unreadable is not null) return ApiError.InvalidEvent($"The body could not be read: {unreadable}");
         // The request's bytes are needed only to parse: the event continues as fields, and is stored as written below.
@@ -208,6 +206,10 @@ public static partial class PersonalizationApi
         catch (ServiceNotConfiguredException)
         {
             return ApiError.TokenNotConfigured();
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Empty;
         }
     }
 

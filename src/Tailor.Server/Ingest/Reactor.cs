@@ -41,32 +41,28 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
                 }
                 hints.Reject(call.AccountId, call.Audience, hashes);
             }
-            return await StitchAndPersonalizeAsync(call, hashes, entry);
+
+            // Stitching, then the profile (following a merge). In this method, not one of its own: each
+            // async method in flight is one more state machine per call.
+            var stitch = await grains.Identity(call.AccountId, call.Audience).Resolve(call.Identifiers, hashes);
+            var profile = stitch.ProfileId;
+            for (var move = 0; ; move++)
+            {
+                var reply = await grains.Profile(call.AccountId, call.Audience, profile).Personalize(call, stitch);
+                if (reply.MovedTo is not { } movedTo)
+                {
+                    if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
+                    hints.Remember(call.AccountId, call.Audience, hashes, reply.ProfileId);
+                    return reply.OffersJson;
+                }
+                if (move == MaxMoves) throw new InvalidOperationException($"profile {profile} keeps moving");
+                profile = movedTo;
+            }
         }
         catch
         {
             if (entry is not null) idempotency.Abandon(call.AccountId, call.Uuid, entry);
             throw;
-        }
-    }
-
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<byte[]> StitchAndPersonalizeAsync(PersonalizeCall call, UInt128[] hashes, IdempotencyCache.Entry? entry)
-    {
-        var identity = grains.Identity(call.AccountId, call.Audience);
-        var stitch = await identity.Resolve(call.Identifiers, hashes);
-        var profile = stitch.ProfileId;
-        for (var move = 0; ; move++)
-        {
-            var reply = await grains.Profile(call.AccountId, call.Audience, profile).Personalize(call, stitch);
-            if (reply.MovedTo is not { } movedTo)
-            {
-                if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);
-                hints.Remember(call.AccountId, call.Audience, hashes, reply.ProfileId);
-                return reply.OffersJson;
-            }
-            if (move == MaxMoves) throw new InvalidOperationException($"profile {profile} keeps moving");
-            profile = movedTo;
         }
     }
 
