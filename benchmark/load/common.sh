@@ -50,9 +50,19 @@ ready_for_load() {
   set_ingest_limit "$1" "$master" 10000000
 }
 
-# The harness's calls (personalize.lua) at 256 connections from two wrk threads, closed loop (RATE 0)
-# or paced at RATE calls/s; prints wrk's RESULT line: personalize_load URL WRITE_KEY TOKEN DURATION RATE
+# The baseline and the demo server side by side, both answering, Tailor ready for load (see
+# start_baseline, start_tailor_demo, ready_for_load): start_side_by_side BASELINE_URL TAILOR_URL DATA
+start_side_by_side() {
+  start_baseline "$1"
+  start_tailor_demo "$2" "$3"
+  wait_for "$1"
+  ready_for_load "$2" "$3"
+}
+
+# The harness's calls (personalize.lua) from two wrk threads at CONNECTIONS (default 256), closed loop
+# (RATE 0) or paced at RATE calls/s; prints wrk's RESULT line:
+# personalize_load URL WRITE_KEY TOKEN DURATION RATE [CONNECTIONS]
 personalize_load() {
   TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$2 TAILOR_TOKEN=$3 TAILOR_THREADS=2 TAILOR_RATE=$5 \
-    wrk -t2 -c256 -d"$4" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$1" | grep '^RESULT'
+    wrk -t2 -c"${6:-256}" -d"$4" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$1" | grep '^RESULT'
 }

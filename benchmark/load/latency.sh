@@ -31,10 +31,7 @@ if [ -n "${DATA_ROOT:-}" ]; then
 fi
 tailor=http://127.0.0.1:18086
 baseline=http://127.0.0.1:18087
-start_baseline "$baseline"
-start_tailor_demo "$tailor" "$data"
-wait_for "$baseline"
-ready_for_load "$tailor" "$data"
+start_side_by_side "$baseline" "$tailor" "$data"
 
 probe=(python3 "$root/benchmark/load/wakeup-jitter.py")
 command -v chrt >/dev/null && chrt -f 50 true 2>/dev/null && probe=(chrt -f 50 "${probe[@]}")

@@ -24,11 +24,10 @@ url=http://127.0.0.1:18085
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 start_tailor_demo "$url" "$work/data"
 ready_for_load "$url" "$work/data"
 
-load() { TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$write TAILOR_TOKEN=$token wrk -t2 -c256 -d"$1" -s "$root/benchmark/load/personalize.lua" "$url"; }
 echo "warming up (20 s)..."
-load 20s >/dev/null
+personalize_load "$url" "$write" "$token" 20s 0 >/dev/null
 samples=${KEEP:-$work/perf.data}
-load "$((seconds + 4))s" >"$work/wrk.txt" &
+personalize_load "$url" "$write" "$token" "$((seconds + 4))s" 0 >"$work/wrk.txt" &
 wrk_pid=$!
 pids+=($wrk_pid)
 sleep 2

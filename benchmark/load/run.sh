@@ -20,13 +20,9 @@ echo "building Release..."
 dotnet build -c Release "$root/src/Tailor.Server" -v q -nologo >/dev/null
 dotnet build -c Release "$root/benchmark/Baseline" -v q -nologo >/dev/null
 
-
 baseline=http://127.0.0.1:18081
 tailor=http://127.0.0.1:18080
-start_baseline "$baseline"
-start_tailor_demo "$tailor" "$work/data"
-wait_for "$baseline"
-ready_for_load "$tailor" "$work/data"
+start_side_by_side "$baseline" "$tailor" "$work/data"
 
 rss_mib() { awk '/VmRSS/ {printf "%d", $2 / 1024}' "/proc/$1/status"; }
 warmup=${WARMUP:-20s}
@@ -43,12 +39,11 @@ runtime_delta() {
 }
 
 run() { # label url key token pid connections [rate]
-  local label=$1 url=$2 key=$3 tok=$4 pid=$5 c=$6 rate=${7:-0} threads=2
-  TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok wrk -t"$threads" -c"$c" -d"$warmup" -s "$root/benchmark/load/personalize.lua" "$url" >/dev/null 2>&1
+  local label=$1 url=$2 key=$3 tok=$4 pid=$5 c=$6 rate=${7:-0}
+  personalize_load "$url" "$key" "$tok" "$warmup" 0 "$c" >/dev/null
   local before; before=$(cpu_ticks "$pid")
   local counters_before; counters_before=$(runtime_counters "$url")
-  local line; line=$(TAILOR_VISITORS=${PROFILES:-1000000} TAILOR_WRITE_KEY=$key TAILOR_TOKEN=$tok TAILOR_THREADS=$threads TAILOR_RATE=$rate \
-    wrk -t"$threads" -c"$c" -d"$duration" --timeout 10s -s "$root/benchmark/load/personalize.lua" "$url" | grep '^RESULT')
+  local line; line=$(personalize_load "$url" "$key" "$tok" "$duration" "$rate" "$c")
   local after; after=$(cpu_ticks "$pid")
   local counters_after; counters_after=$(runtime_counters "$url")
   echo "$label c=$c cpu_ticks=$((after - before)) rss=$(rss_mib "$pid") ${line#RESULT } $(runtime_delta "$counters_before" "$counters_after")"
