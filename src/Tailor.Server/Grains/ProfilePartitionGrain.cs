@@ -205,7 +205,7 @@ public sealed partial class ProfilePartitionGrain(
             if (held.MovedTo != Guid.Empty) return new PersonalizeReply { MovedTo = held.MovedTo };
             if (Audience() is not { } audience) throw new InvalidOperationException($"audience `{_audience}` is not in the configuration");
             var now = NowMs;
-            var state = State(held, audience) ?? audience.NewProfile(id, IdentityStitcher.CreatedMs(id));
+            var state = CallState(id, held, audience);
             var merged = await AbsorbSources(id, call.Stitch, audience, state);
             var evicted = state.AddIdentifiers(call.Row.Identifiers, IdentifierDto.Convert, now);
             audience.ApplyImport(state, call.Row.Values.Select(v => (v.Attribute, v.ToValue())), call.Row.BatchSegments, now);
