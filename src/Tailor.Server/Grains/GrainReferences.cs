@@ -25,11 +25,12 @@ public static class GrainKeys
         return (int)(BinaryPrimitives.ReadUInt64BigEndian(bytes[8..]) % Partitions);
     }
 
-    public static (long AccountId, string Audience) ParsePartition(string key)
+    public static (long AccountId, string Audience, int Partition) ParsePartition(string key)
     {
         var first = key.IndexOf('/', StringComparison.Ordinal);
         var last = key.LastIndexOf('/');
-        return (long.Parse(key.AsSpan(0, first), CultureInfo.InvariantCulture), key[(first + 1)..last]);
+        return (long.Parse(key.AsSpan(0, first), CultureInfo.InvariantCulture), key[(first + 1)..last],
+            int.Parse(key.AsSpan(last + 1), CultureInfo.InvariantCulture));
     }
 }
 

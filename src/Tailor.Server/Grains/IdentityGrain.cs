@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
 using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
+using Microsoft.Extensions.Options;
 using Tailor.Server.Accounts;
+using Tailor.Server.Hosting;
 using Tailor.Server.Ingest;
 using Tailor.Server.Lookup;
 using Tailor.Storage;
@@ -9,9 +11,67 @@ using Tailor.Storage;
 namespace Tailor.Server.Grains;
 
 /// <inheritdoc cref="IIdentityGrain"/>
-public sealed class IdentityGrain(IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time) : Grain, IIdentityGrain
+public sealed class IdentityGrain(
+    IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time,
+    IOptions<TailorOptions> options, LocalGrains local)
+    : Grain, IIdentityGrain, IIncomingGrainCallFilter
 {
     private IdentityIndex? _index;
+
+    /// <summary>Calls through Orleans in progress (a turn, or one waiting inside it): a direct call must not run in the middle of one.</summary>
+    private int _orleansCalls;
+    private DirectCalls _direct = null!;
+
+    internal IWorkItemScheduler Scheduler => GrainContext.Scheduler;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _direct = new DirectCalls(DelayDeactivation, options.Value.IdleProfileTimeout);
+        var scope = Scope;
+        local.Add(scope.AccountId, scope.Audience, -1, this);
+        return Task.CompletedTask;
+    }
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        var scope = Scope;
+        local.Remove(scope.AccountId, scope.Audience, -1, this);
+        return _direct.CloseAsync();
+    }
+
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        _orleansCalls++;
+        try
+        {
+            await context.Invoke();
+        }
+        finally
+        {
+            _orleansCalls--;
+        }
+    }
+
+    /// <summary>
+    /// A direct call's stitching (<see cref="LocalGrains"/>), run whole in one turn on this grain's
+    /// scheduler: the same decision as <see cref="Resolve"/> when it needs no waiting. Null (the call then
+    /// goes through Orleans) while a call through Orleans is in progress, since this grain's calls do not
+    /// interleave (an erasure holds the audience's stitching across its awaits); before the index is
+    /// loaded; while imports are in flight; once the grain is being deactivated.
+    /// </summary>
+    internal StitchReply? TryResolveHere(IdentifierDto[] identifiers, UInt128[] hashes)
+    {
+        if (_orleansCalls > 0 || _index is null || _importCommits.Count > 0 || !_direct.TryEnter()) return null;
+        try
+        {
+            if (hashes.Length != identifiers.Length) throw new ArgumentException("one hash per identifier", nameof(hashes));
+            return ResolveCore(identifiers, hashes);
+        }
+        finally
+        {
+            _direct.Exit();
+        }
+    }
 
     private AudienceScope Scope
     {

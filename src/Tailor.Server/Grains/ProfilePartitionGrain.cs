@@ -18,11 +18,12 @@ namespace Tailor.Server.Grains;
 [Reentrant]
 public sealed partial class ProfilePartitionGrain(
     AccountDirectory accounts, GroupCommitLog log, IProfileStore store, LookupIndexes lookups, TimeProvider time,
-    IOptions<TailorOptions> options, ILogger<ProfilePartitionGrain> logger)
+    IOptions<TailorOptions> options, LocalGrains local, ILogger<ProfilePartitionGrain> logger)
     : Grain, IProfilePartitionGrain
 {
     private long _accountId;
     private string _audience = "";
+    private int _partition;
 
     /// <summary>
     /// A profile as found: its committed snapshot (a <see cref="ResidentSnapshots"/> block, 0 when it has
@@ -49,12 +50,25 @@ public sealed partial class ProfilePartitionGrain(
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        (_accountId, _audience) = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
+        (_accountId, _audience, _partition) = GrainKeys.ParsePartition(this.GetPrimaryKeyString());
         _startedMs = NowMs;
         var idle = options.Value.IdleProfileTimeout;
         var every = TimeSpan.FromSeconds(Math.Clamp(idle.TotalSeconds / 2, 1, 60));
         this.RegisterGrainTimer(ForgetIdle, new GrainTimerCreationOptions(every, every));
+        Direct = new DirectCalls(DelayDeactivation, idle);
+        local.Add(_accountId, _audience, _partition, this);
         return Task.CompletedTask;
+    }
+
+    /// <summary>Calls run here directly (<see cref="LocalGrains"/>), on <see cref="Scheduler"/>.</summary>
+    internal DirectCalls Direct { get; private set; } = null!;
+
+    internal IWorkItemScheduler Scheduler => GrainContext.Scheduler;
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        local.Remove(_accountId, _audience, _partition, this);
+        return Direct.CloseAsync();
     }
 
     private int NowS => (int)((NowMs - _startedMs) / 1000);

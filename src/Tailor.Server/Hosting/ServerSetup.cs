@@ -6,6 +6,7 @@ using Orleans.Configuration;
 using Tailor.Server.Accounts;
 using Tailor.Server.Apis;
 using Tailor.Server.Import;
+using Tailor.Server.Grains;
 using Tailor.Server.Ingest;
 using Tailor.Server.Lookup;
 using Tailor.Storage;
@@ -131,6 +132,7 @@ public static class ServerSetup
         services.AddSingleton<AccountDirectory>();
         services.AddSingleton<IdempotencyCache>();
         services.AddSingleton(sp => new IdentityHints(sp.GetRequiredService<IOptions<TailorOptions>>().Value.IdentityHints));
+        services.AddSingleton<LocalGrains>();
         services.AddSingleton<Reactor>();
         services.AddSingleton<GroupCommitLog>();
         services.AddSingleton<LookupIndexes>();

@@ -12,7 +12,7 @@ namespace Tailor.Server.Ingest;
 /// (PoolingAsyncValueTaskMethodBuilder), which with the grains' ValueTask returns took ~0.9 KB off the
 /// ~12.5 KB a call allocated at 3,000 calls/s (docs/performance.md).
 /// </summary>
-public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, IdentityHints hints)
+public sealed class Reactor(IGrainFactory grains, LocalGrains local, IdempotencyCache idempotency, IdentityHints hints)
 {
     private const int MaxMoves = 4;
 
@@ -31,8 +31,9 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
             var hashes = IdentifierDto.Hashes(call.Identifiers);
             if (hints.Find(call.AccountId, call.Audience, hashes) is { } hinted)
             {
-                var reply = await grains.Profile(call.AccountId, call.Audience, hinted)
-                    .Personalize(call, new StitchReply { ProfileId = hinted, Hinted = true });
+                var hint = new StitchReply { ProfileId = hinted, Hinted = true };
+                var reply = await local.Personalize(call.AccountId, call.Audience, hinted, call, hint)
+                    ?? await grains.Profile(call.AccountId, call.Audience, hinted).Personalize(call, hint);
                 if (!reply.HintRejected && reply.MovedTo is null)
                 {
                     IdentityHints.Taken();
@@ -44,11 +45,13 @@ public sealed class Reactor(IGrainFactory grains, IdempotencyCache idempotency, 
 
             // Stitching, then the profile (following a merge). In this method, not one of its own: each
             // async method in flight is one more state machine per call.
-            var stitch = await grains.Identity(call.AccountId, call.Audience).Resolve(call.Identifiers, hashes);
+            var stitch = await local.Resolve(call.AccountId, call.Audience, call.Identifiers, hashes)
+                ?? await grains.Identity(call.AccountId, call.Audience).Resolve(call.Identifiers, hashes);
             var profile = stitch.ProfileId;
             for (var move = 0; ; move++)
             {
-                var reply = await grains.Profile(call.AccountId, call.Audience, profile).Personalize(call, stitch);
+                var reply = await local.Personalize(call.AccountId, call.Audience, profile, call, stitch)
+                    ?? await grains.Profile(call.AccountId, call.Audience, profile).Personalize(call, stitch);
                 if (reply.MovedTo is not { } movedTo)
                 {
                     if (entry is not null) IdempotencyCache.Complete(entry, reply.ProfileId);

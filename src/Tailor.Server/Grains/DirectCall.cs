@@ -1,0 +1,65 @@
+using System.Threading.Tasks.Sources;
+using Microsoft.Extensions.ObjectPool;
+
+namespace Tailor.Server.Grains;
+
+/// <summary>
+/// A call run on a grain activation of this silo without Orleans' messaging (see <see cref="LocalGrains"/>):
+/// queued on the activation's scheduler, where <see cref="Begin"/> runs as a grain call's turn would, and
+/// awaited by the caller as a ValueTask whose result is null when the grain declined (the caller then
+/// goes through Orleans). The caller resumes on the thread pool, never inside the grain's turn. Pooled:
+/// once its caller has the result, the object serves a later call.
+/// </summary>
+internal abstract class DirectCall<TSelf, TResult> : IValueTaskSource<TResult?>, IResettable
+    where TSelf : DirectCall<TSelf, TResult>, new()
+    where TResult : class
+{
+    private static readonly ObjectPool<TSelf> Pool = new DefaultObjectPool<TSelf>(new DefaultPooledObjectPolicy<TSelf>(), 4096);
+    private static readonly Action<object?> Start = static call => ((TSelf)call!).Begin();
+
+    private ManualResetValueTaskSourceCore<TResult?> _core = new() { RunContinuationsAsynchronously = true };
+
+    protected static TSelf Rent() => Pool.Get();
+
+    /// <summary>Queues the call on the grain's scheduler; the ValueTask (await it once) completes with its result.</summary>
+    protected ValueTask<TResult?> QueueOn(IWorkItemScheduler scheduler)
+    {
+        var done = new ValueTask<TResult?>(this, _core.Version);
+        scheduler.QueueAction(Start, this);
+        return done;
+    }
+
+    /// <summary>On the grain's scheduler: runs the call, and completes it (now or later) with <see cref="Complete"/> or <see cref="Fail"/>.</summary>
+    protected abstract void Begin();
+
+    /// <summary>Drops the call's references once it is done.</summary>
+    protected abstract void Clear();
+
+    protected void Complete(TResult? result) => _core.SetResult(result);
+
+    protected void Fail(Exception error) => _core.SetException(error);
+
+    /// <summary>The result, read once by the caller; then the object goes back to the pool.</summary>
+    public TResult? GetResult(short token)
+    {
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            Pool.Return((TSelf)this);
+        }
+    }
+
+    public bool TryReset()
+    {
+        _core.Reset();
+        Clear();
+        return true;
+    }
+
+    public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+}

@@ -1,0 +1,63 @@
+using System.Runtime.CompilerServices;
+
+namespace Tailor.Server.Grains;
+
+/// <summary>A profile's personalization run on its partition's activation here (<see cref="LocalGrains"/>).</summary>
+internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, PersonalizeReply>
+{
+    private readonly Action _finish;
+    private ProfilePartitionGrain _grain = null!;
+    private Guid _id;
+    private PersonalizeCall _call = null!;
+    private StitchReply _stitch = null!;
+    private ValueTaskAwaiter<PersonalizeReply> _running;
+
+    public DirectPersonalize() => _finish = Finish;
+
+    public static ValueTask<PersonalizeReply?> Run(ProfilePartitionGrain grain, Guid id, PersonalizeCall call, StitchReply stitch)
+    {
+        var run = Rent();
+        (run._grain, run._id, run._call, run._stitch) = (grain, id, call, stitch);
+        return run.QueueOn(grain.Scheduler);
+    }
+
+    protected override void Begin()
+    {
+        if (!_grain.Direct.TryEnter())
+        {
+            Complete(null);
+            return;
+        }
+        try
+        {
+            // Consumed once: its awaiter's result is read in Finish.
+#pragma warning disable CA2012
+            _running = _grain.Personalize(_id, _call, _stitch).GetAwaiter();
+#pragma warning restore CA2012
+        }
+        catch (Exception error)
+        {
+            _grain.Direct.Exit();
+            Fail(error);
+            return;
+        }
+        if (_running.IsCompleted) Finish();
+        // Resumes on the grain's scheduler (the current one), as an await in the grain would.
+        else _running.UnsafeOnCompleted(_finish);
+    }
+
+    private void Finish()
+    {
+        _grain.Direct.Exit();
+        try
+        {
+            Complete(_running.GetResult());
+        }
+        catch (Exception error)
+        {
+            Fail(error);
+        }
+    }
+
+    protected override void Clear() => (_grain, _call, _stitch, _running) = (null!, null!, null!, default);
+}

@@ -1,0 +1,41 @@
+using System.Collections.Concurrent;
+
+namespace Tailor.Server.Grains;
+
+/// <summary>
+/// The identity grains and profile partitions active in this silo, for the hot call: a personalization
+/// whose grains are here runs on their activations directly, queued on each activation's own scheduler
+/// (so the grains' turns hold as for any call), instead of through Orleans' messaging. A grain call
+/// made four messages, their callbacks and tasks; the two calls were about a third of the bytes a
+/// personalization allocated (docs/performance.md, ninth session). Orleans still decides where a grain
+/// lives: one is here only once a call through Orleans activated it, and leaves with its activation.
+/// </summary>
+public sealed class LocalGrains
+{
+    /// <summary>By account, audience and partition; partition -1 is the audience's identity grain.</summary>
+    private readonly ConcurrentDictionary<(long Account, string Audience, int Partition), Grain> _active = new();
+
+    internal void Add(long accountId, string audience, int partition, Grain grain) =>
+        _active[(accountId, audience, partition)] = grain;
+
+    internal void Remove(long accountId, string audience, int partition, Grain grain) =>
+        _active.TryRemove(KeyValuePair.Create((accountId, audience, partition), grain));
+
+    /// <summary>
+    /// The call run on the profile's partition here, or null when the partition is not active in this
+    /// silo (or is being deactivated): then the call goes through Orleans.
+    /// </summary>
+    public ValueTask<PersonalizeReply?> Personalize(long accountId, string audience, Guid id, PersonalizeCall call, StitchReply stitch) =>
+        _active.TryGetValue((accountId, audience, GrainKeys.PartitionOf(id)), out var grain)
+            ? DirectPersonalize.Run((ProfilePartitionGrain)grain, id, call, stitch)
+            : ValueTask.FromResult<PersonalizeReply?>(null);
+
+    /// <summary>
+    /// The stitching decided by the audience's identity grain here, or null when it is not active in this
+    /// silo or cannot decide at once (see <see cref="IdentityGrain.TryResolveHere"/>): then the call goes through Orleans.
+    /// </summary>
+    public ValueTask<StitchReply?> Resolve(long accountId, string audience, IdentifierDto[] identifiers, UInt128[] hashes) =>
+        _active.TryGetValue((accountId, audience, -1), out var grain)
+            ? DirectResolve.Run((IdentityGrain)grain, identifiers, hashes)
+            : ValueTask.FromResult<StitchReply?>(null);
+}

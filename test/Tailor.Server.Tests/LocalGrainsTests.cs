@@ -1,0 +1,58 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Core.Internal;
+using Tailor.Server.Grains;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>
+/// Personalization calls run on their grains' activations directly when those are in this silo
+/// (LocalGrains): the grains' turns, and their deactivation, must hold as for calls through Orleans.
+/// </summary>
+public sealed class LocalGrainsTests
+{
+    private static string Pageview(string clientId, int i) =>
+        $$"""{"td_client_id":"{{clientId}}","td_path":"/retail/x","product_name":"p{{i}}","uuid":"{{clientId}}-{{i}}"}""";
+
+    [Fact]
+    public async Task Calls_land_once_each_while_their_grains_are_deactivated_under_them()
+    {
+        await using var server = new TailorServerFactory();
+        var account = await server.CreateAccountAsync();
+        const int customers = 6, rounds = 20, perRound = 36;
+        string Customer(int c) => $"churn-{c}";
+        async Task Post(string body) => Assert.Equal(HttpStatusCode.OK, (await account.PostEvent(body)).StatusCode);
+        // Known first: a deactivated identity grain reloads them from the store.
+        for (var c = 0; c < customers; c++) await Post(Pageview(Customer(c), 0));
+
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var ids = new List<Guid>();
+        for (var c = 0; c < customers; c++)
+            ids.Add(Guid.Parse((await account.Profile("td_client_id", Customer(c))).GetProperty("id").GetString()!));
+        var managed = ids.Select(id => grains.Profile(account.Id, "shoppers", id).Partition.AsReference<IGrainManagementExtension>())
+            .Append(grains.Identity(account.Id, "shoppers").AsReference<IGrainManagementExtension>()).ToList();
+
+        var posted = new int[customers];
+        for (var round = 0; round < rounds; round++)
+        {
+            var calls = Enumerable.Range(0, perRound).Select(i =>
+            {
+                var c = i % customers;
+                return Post(Pageview(Customer(c), 1 + round * perRound + i));
+            }).ToList();
+            // Deactivations asked for while the calls are in flight: each activation goes once idle to Orleans,
+            // which does not see the calls run on it directly.
+            foreach (var grain in managed) await grain.DeactivateOnIdle();
+            await Task.WhenAll(calls).WaitAsync(TimeSpan.FromSeconds(60));
+            for (var i = 0; i < perRound; i++) posted[i % customers]++;
+        }
+
+        for (var c = 0; c < customers; c++)
+        {
+            var profile = await account.Profile("td_client_id", Customer(c));
+            Assert.Equal(ids[c].ToString(), profile.GetProperty("id").GetString());
+            Assert.Equal(1 + posted[c], profile.GetProperty("events").GetInt32());
+        }
+        Assert.Equal(customers + rounds * perRound, (await account.AllEvents()).Count);
+    }
+}
