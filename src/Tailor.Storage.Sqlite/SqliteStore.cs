@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Tailor.Storage.Sqlite;
 
@@ -257,37 +258,53 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         lock (_writerLock)
         {
             var statements = _statements ??= new BatchStatements(_writer);
-            using var transaction = _writer.BeginTransaction();
-            var seq = firstSeq;
-            var lastWithoutEvent = 0L;
-            foreach (var item in items)
+            // The transaction through the C API too: Microsoft.Data.Sqlite's makes a command, a reader and
+            // their statements for BEGIN and COMMIT, on every batch.
+            statements.Begin.Run();
+            try
             {
-                var account = item.Scope.AccountId;
-                var audience = item.Scope.Audience;
-                var profileId = item.ProfileId;
-                if (item.Body is null) lastWithoutEvent = seq;
-                else
-                    statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table).Bind(5, item.Uuid)
-                        .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body.Value.Span).Run();
-                statements.UpsertProfile.Bind(1, account).Bind(2, audience).Bind(3, profileId).Bind(4, seq).BindBlob(5, item.Snapshot.Span).Run();
-                foreach (var identity in item.IdentitiesUpserted)
-                    statements.UpsertIdentity.Bind(1, account).Bind(2, audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
-                foreach (var (key, value) in item.IdentitiesDeleted)
-                    statements.DeleteIdentity.Bind(1, account).Bind(2, audience).Bind(3, key).Bind(4, value).Run();
-                foreach (var merged in item.MergedProfiles)
-                {
-                    statements.DeleteProfile.Bind(1, account).Bind(2, audience).Bind(3, merged).Run();
-                    statements.InsertAlias.Bind(1, account).Bind(2, audience).Bind(3, merged).Bind(4, profileId).Run();
-                    // Earlier aliases to the merged profile now lead to the survivor directly.
-                    statements.RetargetAliases.Bind(1, account).Bind(2, audience).Bind(3, merged).Bind(4, profileId).Run();
-                }
-                foreach (var key in item.LookupKeys)
-                    statements.UpsertLookupKey.Bind(1, account).Bind(2, audience).BindBlob(3, key).Bind(4, profileId).Run();
-                seq++;
+                WriteBatch(statements, items, firstSeq);
+                statements.Commit.Run();
             }
-            if (lastWithoutEvent > 0) statements.SetLastSeq.Bind(1, lastWithoutEvent).Run();
-            transaction.Commit();
+            catch
+            {
+                if (raw.sqlite3_get_autocommit(_writer.Handle) == 0) statements.Rollback.Run();
+                throw;
+            }
         }
+    }
+
+    private static void WriteBatch(BatchStatements statements, IReadOnlyList<WriteItem> items, long firstSeq)
+    {
+        var seq = firstSeq;
+        var lastWithoutEvent = 0L;
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            var account = item.Scope.AccountId;
+            var audience = item.Scope.Audience;
+            var profileId = item.ProfileId;
+            if (item.Body is null) lastWithoutEvent = seq;
+            else
+                statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table).Bind(5, item.Uuid)
+                    .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body.Value.Span).Run();
+            statements.UpsertProfile.Bind(1, account).Bind(2, audience).Bind(3, profileId).Bind(4, seq).BindBlob(5, item.Snapshot.Span).Run();
+            foreach (var identity in item.IdentitiesUpserted)
+                statements.UpsertIdentity.Bind(1, account).Bind(2, audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
+            foreach (var (key, value) in item.IdentitiesDeleted)
+                statements.DeleteIdentity.Bind(1, account).Bind(2, audience).Bind(3, key).Bind(4, value).Run();
+            foreach (var merged in item.MergedProfiles)
+            {
+                statements.DeleteProfile.Bind(1, account).Bind(2, audience).Bind(3, merged).Run();
+                statements.InsertAlias.Bind(1, account).Bind(2, audience).Bind(3, merged).Bind(4, profileId).Run();
+                // Earlier aliases to the merged profile now lead to the survivor directly.
+                statements.RetargetAliases.Bind(1, account).Bind(2, audience).Bind(3, merged).Bind(4, profileId).Run();
+            }
+            foreach (var key in item.LookupKeys)
+                statements.UpsertLookupKey.Bind(1, account).Bind(2, audience).BindBlob(3, key).Bind(4, profileId).Run();
+            seq++;
+        }
+        if (lastWithoutEvent > 0) statements.SetLastSeq.Bind(1, lastWithoutEvent).Run();
     }
 
     private BatchStatements? _statements;
@@ -316,8 +333,11 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             "INSERT OR IGNORE INTO lookup_keys (account_id, audience, key, profile_id) VALUES (?1, ?2, ?3, ?4)");
         public RawStatement SetLastSeq { get; } = new(connection,
             "INSERT OR REPLACE INTO log_state (id, last_seq) VALUES (1, ?1)");
+        public RawStatement Begin { get; } = new(connection, "BEGIN IMMEDIATE");
+        public RawStatement Commit { get; } = new(connection, "COMMIT");
+        public RawStatement Rollback { get; } = new(connection, "ROLLBACK");
 
-        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, SetLastSeq];
+        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, SetLastSeq, Begin, Commit, Rollback];
     }
 
     /// <summary>

@@ -46,7 +46,7 @@ public sealed class WalMaintenanceTests : IDisposable
             {
                 var items = new WriteItem[perBatch];
                 for (var i = 0; i < perBatch; i++)
-                    items[i] = Pageview(scope, profiles[random.Next(profiles.Length)], snapshot);
+                    items[i] = StoreItems.Pageview(scope, profiles[random.Next(profiles.Length)], snapshot);
                 store.CommitBatch(items, seq);
                 seq += perBatch;
                 largest = Math.Max(largest, new FileInfo(path + "-wal").Length);
@@ -103,18 +103,7 @@ public sealed class WalMaintenanceTests : IDisposable
 
     private static void Commit(SqliteStore store, AudienceScope scope, long seq)
     {
-        var items = Enumerable.Range(0, 500).Select(_ => Pageview(scope, Guid.NewGuid(), new byte[512])).ToArray();
+        var items = Enumerable.Range(0, 500).Select(_ => StoreItems.Pageview(scope, Guid.NewGuid(), new byte[512])).ToArray();
         store.CommitBatch(items, seq);
     }
-
-    private static WriteItem Pageview(AudienceScope scope, Guid profile, byte[] snapshot) => new()
-    {
-        Scope = scope,
-        Database = "web",
-        Table = "pageviews",
-        Uuid = Guid.NewGuid().ToString(),
-        Body = """{"td_path":"/shoes"}"""u8.ToArray(),
-        ProfileId = profile,
-        Snapshot = snapshot,
-    };
 }

@@ -1,0 +1,38 @@
+using Microsoft.Data.Sqlite;
+using Tailor.Storage;
+using Tailor.Storage.Sqlite;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>The embedded store's batch commit (the event log's group commit): all of a batch or nothing.</summary>
+public sealed class SqliteBatchTests : IDisposable
+{
+    private readonly string _directory = TestDirectories.New("tailor-batch-");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task A_batch_that_fails_part_way_leaves_nothing_of_itself_and_the_next_one_commits()
+    {
+        using var store = new SqliteStore(Path.Combine(_directory, "tailor.db"));
+        var scope = new AudienceScope(1, "customers");
+        var snapshot = new byte[] { 1, 2, 3 };
+        var first = StoreItems.Pageview(scope, Guid.NewGuid(), snapshot);
+        store.CommitBatch([first], 10);
+
+        // The batch's first item is written (seq 9), then its second one collides with seq 10.
+        var lost = StoreItems.Pageview(scope, Guid.NewGuid(), snapshot);
+        Assert.Throws<SqliteException>(() => store.CommitBatch([lost, StoreItems.Pageview(scope, Guid.NewGuid(), snapshot)], 9));
+
+        Assert.Null(await store.LoadProfileAsync(scope, lost.ProfileId));
+        Assert.Equal([10L], (await store.ReadEventsAsync(1, "web", "pageviews", 0, 100)).Select(e => e.Seq));
+        var next = StoreItems.Pageview(scope, Guid.NewGuid(), snapshot);
+        store.CommitBatch([next], 11);
+        Assert.NotNull(await store.LoadProfileAsync(scope, next.ProfileId));
+        Assert.Equal(11, await store.LastSeqAsync());
+    }
+}

@@ -1,0 +1,18 @@
+using Tailor.Storage;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>Write items for tests that drive the store directly.</summary>
+internal static class StoreItems
+{
+    public static WriteItem Pageview(AudienceScope scope, Guid profile, byte[] snapshot) => new()
+    {
+        Scope = scope,
+        Database = "web",
+        Table = "pageviews",
+        Uuid = Guid.NewGuid().ToString(),
+        Body = """{"td_path":"/shoes"}"""u8.ToArray(),
+        ProfileId = profile,
+        Snapshot = snapshot,
+    };
+}
