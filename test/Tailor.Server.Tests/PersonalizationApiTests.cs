@@ -114,6 +114,7 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
             Service = "web",
             Database = "demo_db",
             Table = "pageviews",
+            EventTable = "demo_db.pageviews",
             Body = Encoding.UTF8.GetBytes($$"""{"td_client_id":"partition-target","td_path":"/retail/x","time":{{now}},"uuid":"partition-merge"}"""),
             Uuid = "partition-merge",
             Time = now,

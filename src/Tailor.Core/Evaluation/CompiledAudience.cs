@@ -44,7 +44,9 @@ public sealed class CompiledAudience
     {
         Name = name;
         StitchingKeys = stitchingKeys;
-        EventTables = eventTables.ToHashSet(StringComparer.Ordinal);
+        var tables = eventTables.ToHashSet(StringComparer.Ordinal);
+        EventTables = tables;
+        _eventTables = tables.GetAlternateLookup<ReadOnlySpan<char>>();
         KeyEvents = keyEvents;
         Layout = layout;
         _attributeEvent = attributeEvent;
@@ -98,6 +100,22 @@ public sealed class CompiledAudience
     public IReadOnlyList<CompiledStitchingKey> StitchingKeys { get; }
     /// <summary>Tables (<c>database.table</c>) whose events reach this audience.</summary>
     public IReadOnlySet<string> EventTables { get; }
+    private readonly HashSet<string>.AlternateLookup<ReadOnlySpan<char>> _eventTables;
+
+    /// <summary>
+    /// The event table (<c>database.table</c>, the configuration's string) that <paramref name="database"/>
+    /// and <paramref name="table"/> name, or null when it is not one of the audience's. Makes no string:
+    /// it runs on every personalization call.
+    /// </summary>
+    public string? EventTable(ReadOnlySpan<char> database, ReadOnlySpan<char> table)
+    {
+        var length = database.Length + 1 + table.Length;
+        Span<char> name = length <= 512 ? stackalloc char[length] : new char[length];
+        database.CopyTo(name);
+        name[database.Length] = '.';
+        table.CopyTo(name[(database.Length + 1)..]);
+        return _eventTables.TryGetValue(name, out var known) ? known : null;
+    }
     public IReadOnlyList<CompiledKeyEvent> KeyEvents { get; }
     public AttributeLayout Layout { get; }
     public IReadOnlyList<CompiledSegment> Segments { get; }

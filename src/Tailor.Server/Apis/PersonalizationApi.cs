@@ -139,7 +139,7 @@ public static partial class PersonalizationApi
         if (isPublic && (origin.Length == 0 || !service.AllowedOrigins.Contains(origin))) return ApiError.OriginNotAllowed();
 
         // The table must exist for the token's audience.
-        if (!config.Compiled.Databases.Contains(database) || !service.Audience.EventTables.Contains($"{database}.{table}"))
+        if (!config.Compiled.Databases.Contains(database) || service.Audience.EventTable(database, table) is not { } eventTable)
             return ApiError.UnknownTable();
 
         // Overload: rejected events are not stored; the client may retry.
@@ -182,6 +182,7 @@ public static partial class PersonalizationApi
             Service = service.Name,
             Database = database,
             Table = table,
+            EventTable = eventTable,
             Body = stored,
             Uuid = uuid,
             ClientUuid = clientUuid,

@@ -62,6 +62,8 @@ public sealed record PersonalizeCall
     [Id(8)] public long Time { get; init; }
     [Id(9)] public bool IsPublic { get; init; }
     [Id(10)] public IdentifierDto[] Identifiers { get; init; } = [];
+    /// <summary><c>database.table</c>, as the audience's configuration names it (the handler found it there).</summary>
+    [Id(11)] public required string EventTable { get; init; }
     /// <summary>
     /// <see cref="Body"/> as parsed by the handler (time and uuid filled in), handed over in memory so
     /// that the profile grain does not parse it again. Not serialized: a call from another silo has

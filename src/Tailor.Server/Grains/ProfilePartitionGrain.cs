@@ -179,7 +179,7 @@ public sealed partial class ProfilePartitionGrain(
             var data = call.Event;
             if (data is null && !EventParser.TryParse(call.Body.Span, out data, out var error))
                 throw new InvalidOperationException($"the server passed an unparsable event to a profile: {error}");
-            var applied = audience.ApplyEvent(state, $"{call.Database}.{call.Table}", data!, now);
+            var applied = audience.ApplyEvent(state, call.EventTable, data!, now);
             var offers = Offers(service, id, state, data!, applied, call.IsPublic, stitch.IsNew, now);
 
             var snapshot = ProfileSnapshot.WriteRented(state);
@@ -333,7 +333,7 @@ public sealed partial class ProfilePartitionGrain(
             var state = State(held, service.Audience) ?? service.Audience.NewProfile(id, now);
             if (!EventParser.TryParse(call.Body.Span, out var data, out _)) data = EventData.From();
             // Nothing is applied: the event matches its key events as the first call did, the profile is as it is.
-            var matched = service.Audience.MatchKeyEvents($"{call.Database}.{call.Table}", data!, now);
+            var matched = service.Audience.MatchKeyEvents(call.EventTable, data!, now);
             var offers = Offers(service, id, state, data!, matched, call.IsPublic, profileIsNew: false, now);
             return new PersonalizeReply { OffersJson = offers, ProfileId = id };
         }
