@@ -5,32 +5,32 @@ namespace Tailor.Server.Grains;
 
 /// <summary>
 /// A call run on a grain activation of this silo without Orleans' messaging (see <see cref="LocalGrains"/>):
-/// queued on the activation's scheduler, where <see cref="Begin"/> runs as a grain call's turn would, and
+/// posted to the grain's <see cref="DirectCalls"/> inbox, whose work item on the activation's scheduler
+/// runs <see cref="Begin"/> as a grain call's turn would, and
 /// awaited by the caller as a ValueTask whose result is null when the grain declined (the caller then
 /// goes through Orleans). The caller resumes on the thread pool, never inside the grain's turn. Pooled:
 /// once its caller has the result, the object serves a later call.
 /// </summary>
-internal abstract class DirectCall<TSelf, TResult> : IValueTaskSource<TResult?>, IResettable
+internal abstract class DirectCall<TSelf, TResult> : IDirectCall, IValueTaskSource<TResult?>, IResettable
     where TSelf : DirectCall<TSelf, TResult>, new()
     where TResult : class
 {
     private static readonly ObjectPool<TSelf> Pool = new DefaultObjectPool<TSelf>(new DefaultPooledObjectPolicy<TSelf>(), 4096);
-    private static readonly Action<object?> Start = static call => ((TSelf)call!).Begin();
 
     private ManualResetValueTaskSourceCore<TResult?> _core = new() { RunContinuationsAsynchronously = true };
 
     protected static TSelf Rent() => Pool.Get();
 
-    /// <summary>Queues the call on the grain's scheduler; the ValueTask (await it once) completes with its result.</summary>
-    protected ValueTask<TResult?> QueueOn(IWorkItemScheduler scheduler)
+    /// <summary>Posts the call to the grain's inbox; the ValueTask (await it once) completes with its result.</summary>
+    protected ValueTask<TResult?> PostTo(DirectCalls grain)
     {
         var done = new ValueTask<TResult?>(this, _core.Version);
-        scheduler.QueueAction(Start, this);
+        grain.Post(this);
         return done;
     }
 
     /// <summary>On the grain's scheduler: runs the call, and completes it (now or later) with <see cref="Complete"/> or <see cref="Fail"/>.</summary>
-    protected abstract void Begin();
+    public abstract void Begin();
 
     /// <summary>Drops the call's references once it is done.</summary>
     protected abstract void Clear();

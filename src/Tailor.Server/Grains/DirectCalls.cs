@@ -1,17 +1,53 @@
+using System.Collections.Concurrent;
+
 namespace Tailor.Server.Grains;
 
-/// <summary>
-/// A grain's bookkeeping of the calls it takes directly (<see cref="LocalGrains"/>), used on its scheduler
-/// only. Orleans does not see those calls, so the grain asks Orleans to keep it active while they come
-/// (it would otherwise be collected as idle under load), and its deactivation refuses new ones and
-/// waits for those in flight before the activation goes.
-/// </summary>
-internal sealed class DirectCalls(Action<TimeSpan> delayDeactivation, TimeSpan idleTimeout)
+/// <summary>A call run on a grain directly (<see cref="DirectCall{TSelf, TResult}"/>), as its inbox holds it.</summary>
+internal interface IDirectCall
 {
+    /// <summary>Runs on the grain's scheduler.</summary>
+    void Begin();
+}
+
+/// <summary>
+/// A grain's inbox and bookkeeping of the calls it takes directly (<see cref="LocalGrains"/>). Calls are
+/// posted from any thread and begun on the grain's scheduler, a burst of them in one work item (each
+/// work item queued on an activation costs a task and, with Orleans' suppression of the caller's
+/// execution context, two copies of that context). Orleans does not see those calls, so the grain asks
+/// Orleans to keep it active while they come (it would otherwise be collected as idle under load), and
+/// its deactivation refuses new ones and waits for those in flight before the activation goes.
+/// </summary>
+internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan> delayDeactivation, TimeSpan idleTimeout)
+{
+    /// <summary>Calls begun per work item at most, so that a long burst does not hold the grain's scheduler.</summary>
+    private const int BurstLimit = 64;
+    private static readonly Action<object?> DrainInbox = static calls => ((DirectCalls)calls!).Drain();
+
+    private readonly ConcurrentQueue<IDirectCall> _inbox = new();
+    /// <summary>1 while a work item is queued or running that will begin what the inbox holds.</summary>
+    private int _draining;
+
+    // On the grain's scheduler only:
     private int _inFlight;
     private bool _closing;
     private TaskCompletionSource? _drained;
     private long _keptAliveUntilMs;
+
+    /// <summary>From any thread: the call will begin on the grain's scheduler.</summary>
+    public void Post(IDirectCall call)
+    {
+        _inbox.Enqueue(call);
+        if (Interlocked.Exchange(ref _draining, 1) == 0) scheduler.QueueAction(DrainInbox, this);
+    }
+
+    private void Drain()
+    {
+        for (var begun = 0; begun < BurstLimit && _inbox.TryDequeue(out var call); begun++) call.Begin();
+        // A full fence (not a volatile write): the check below must not be read before the flag is cleared.
+        // A call posted after the last dequeue may have seen the flag still set; then the check sees it.
+        Interlocked.Exchange(ref _draining, 0);
+        if (!_inbox.IsEmpty && Interlocked.Exchange(ref _draining, 1) == 0) scheduler.QueueAction(DrainInbox, this);
+    }
 
     /// <summary>A direct call begins (call <see cref="Exit"/> when it ends); false once the grain is being deactivated.</summary>
     public bool TryEnter()

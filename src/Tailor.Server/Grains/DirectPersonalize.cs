@@ -18,10 +18,10 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
     {
         var run = Rent();
         (run._grain, run._id, run._call, run._stitch) = (grain, id, call, stitch);
-        return run.QueueOn(grain.Scheduler);
+        return run.PostTo(grain.Direct);
     }
 
-    protected override void Begin()
+    public override void Begin()
     {
         if (!_grain.Direct.TryEnter())
         {

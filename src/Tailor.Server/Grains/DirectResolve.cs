@@ -11,10 +11,10 @@ internal sealed class DirectResolve : DirectCall<DirectResolve, StitchReply>
     {
         var run = Rent();
         (run._grain, run._identifiers, run._hashes) = (grain, identifiers, hashes);
-        return run.QueueOn(grain.Scheduler);
+        return run.PostTo(grain.Direct);
     }
 
-    protected override void Begin()
+    public override void Begin()
     {
         try
         {

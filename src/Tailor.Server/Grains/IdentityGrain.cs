@@ -20,13 +20,12 @@ public sealed class IdentityGrain(
 
     /// <summary>Calls through Orleans in progress (a turn, or one waiting inside it): a direct call must not run in the middle of one.</summary>
     private int _orleansCalls;
-    private DirectCalls _direct = null!;
-
-    internal IWorkItemScheduler Scheduler => GrainContext.Scheduler;
+    /// <summary>Calls run here directly (<see cref="LocalGrains"/>).</summary>
+    internal DirectCalls Direct { get; private set; } = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _direct = new DirectCalls(DelayDeactivation, options.Value.IdleProfileTimeout);
+        Direct = new DirectCalls(GrainContext.Scheduler, DelayDeactivation, options.Value.IdleProfileTimeout);
         var scope = Scope;
         local.Add(scope.AccountId, scope.Audience, -1, this);
         return Task.CompletedTask;
@@ -36,7 +35,7 @@ public sealed class IdentityGrain(
     {
         var scope = Scope;
         local.Remove(scope.AccountId, scope.Audience, -1, this);
-        return _direct.CloseAsync();
+        return Direct.CloseAsync();
     }
 
     public async Task Invoke(IIncomingGrainCallContext context)
@@ -61,7 +60,7 @@ public sealed class IdentityGrain(
     /// </summary>
     internal StitchReply? TryResolveHere(IdentifierDto[] identifiers, UInt128[] hashes)
     {
-        if (_orleansCalls > 0 || _index is null || _importCommits.Count > 0 || !_direct.TryEnter()) return null;
+        if (_orleansCalls > 0 || _index is null || _importCommits.Count > 0 || !Direct.TryEnter()) return null;
         try
         {
             if (hashes.Length != identifiers.Length) throw new ArgumentException("one hash per identifier", nameof(hashes));
@@ -69,7 +68,7 @@ public sealed class IdentityGrain(
         }
         finally
         {
-            _direct.Exit();
+            Direct.Exit();
         }
     }
 

@@ -55,15 +55,13 @@ public sealed partial class ProfilePartitionGrain(
         var idle = options.Value.IdleProfileTimeout;
         var every = TimeSpan.FromSeconds(Math.Clamp(idle.TotalSeconds / 2, 1, 60));
         this.RegisterGrainTimer(ForgetIdle, new GrainTimerCreationOptions(every, every));
-        Direct = new DirectCalls(DelayDeactivation, idle);
+        Direct = new DirectCalls(GrainContext.Scheduler, DelayDeactivation, idle);
         local.Add(_accountId, _audience, _partition, this);
         return Task.CompletedTask;
     }
 
-    /// <summary>Calls run here directly (<see cref="LocalGrains"/>), on <see cref="Scheduler"/>.</summary>
+    /// <summary>Calls run here directly (<see cref="LocalGrains"/>).</summary>
     internal DirectCalls Direct { get; private set; } = null!;
-
-    internal IWorkItemScheduler Scheduler => GrainContext.Scheduler;
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
