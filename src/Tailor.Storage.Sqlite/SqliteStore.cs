@@ -289,10 +289,13 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
                 statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table).Bind(5, item.Uuid)
                     .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body.Value.Span).Run();
             statements.UpsertProfile.Bind(1, account).Bind(2, audience).Bind(3, profileId).Bind(4, seq).BindBlob(5, item.Snapshot.Span).Run();
-            foreach (var identity in item.IdentitiesUpserted)
-                statements.UpsertIdentity.Bind(1, account).Bind(2, audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
-            foreach (var (key, value) in item.IdentitiesDeleted)
-                statements.DeleteIdentity.Bind(1, account).Bind(2, audience).Bind(3, key).Bind(4, value).Run();
+            // Indexed loops: the lists are arrays behind an interface, whose enumerator would be an object per item.
+            var upserted = item.IdentitiesUpserted;
+            for (var u = 0; u < upserted.Count; u++)
+                statements.UpsertIdentity.Bind(1, account).Bind(2, audience).Bind(3, upserted[u].Key).Bind(4, upserted[u].Value).Bind(5, upserted[u].ProfileId).Run();
+            var deleted = item.IdentitiesDeleted;
+            for (var d = 0; d < deleted.Count; d++)
+                statements.DeleteIdentity.Bind(1, account).Bind(2, audience).Bind(3, deleted[d].Key).Bind(4, deleted[d].Value).Run();
             foreach (var merged in item.MergedProfiles)
             {
                 statements.DeleteProfile.Bind(1, account).Bind(2, audience).Bind(3, merged).Run();
