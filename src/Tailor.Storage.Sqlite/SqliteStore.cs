@@ -28,6 +28,9 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         Execute(_writer, "PRAGMA journal_mode=WAL;");
         // Checkpoints run beside the writer (Checkpoint), not inside its commits.
         Execute(_writer, "PRAGMA wal_autocheckpoint=0;");
+        // The batch's BEGIN runs through the C API (RawStatement), without Microsoft.Data.Sqlite's retries:
+        // SQLite itself waits up to 30 s for a write lock held elsewhere (another process on the file).
+        Execute(_writer, "PRAGMA busy_timeout=30000;");
         // The writer's page cache (default 2 MiB): upserts of profiles land on random pages of a large
         // table, and every page missing from the cache is a read before the write. Not larger: while the
         // database is under 1 GiB, a commit after a B-tree page split walks the whole cache's hash table

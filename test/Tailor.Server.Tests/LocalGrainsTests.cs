@@ -1,5 +1,8 @@
 using System.Net;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
+using Orleans.Configuration;
 using Orleans.Core.Internal;
 using Tailor.Server.Grains;
 
@@ -54,5 +57,39 @@ public sealed class LocalGrainsTests
             Assert.Equal(1 + posted[c], profile.GetProperty("events").GetInt32());
         }
         Assert.Equal(customers + rounds * perRound, (await account.AllEvents()).Count);
+    }
+
+    [Fact]
+    public async Task A_call_not_answered_within_the_response_timeout_answers_5004_and_lands_once_later()
+    {
+        await using var server = new TailorServerFactory(services: s => s.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(4)));
+        var account = await server.CreateAccountAsync();
+        // The first call activates the customer's partition through Orleans; the next ones are direct.
+        for (var i = 0; i < 2; i++) Assert.Equal(HttpStatusCode.OK, (await account.PostEvent(Pageview("stalled", i))).StatusCode);
+
+        // Another connection holds the database's write lock: the event log's next commit waits for it.
+        using var blocker = new SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "tailor.db")}");
+        blocker.Open();
+        using (var write = blocker.CreateCommand())
+        {
+            write.CommandText = "BEGIN IMMEDIATE";
+            write.ExecuteNonQuery();
+        }
+        var stalled = await account.PostEvent(Pageview("stalled", 2));
+        using (var release = blocker.CreateCommand())
+        {
+            release.CommandText = "ROLLBACK";
+            release.ExecuteNonQuery();
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, stalled.StatusCode);
+        Assert.Equal(5004, JsonDocument.Parse(await stalled.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetInt32());
+        // The call was applied after all once the lock went (as after a grain call's timeout): once.
+        var events = 0;
+        for (var wait = 0; wait < 100 && events < 3; wait++, await Task.Delay(100))
+            events = (await account.Profile("td_client_id", "stalled")).GetProperty("events").GetInt32();
+        Assert.Equal(3, events);
+        Assert.Equal(HttpStatusCode.OK, (await account.PostEvent(Pageview("stalled", 3))).StatusCode);
+        Assert.Equal(4, (await account.Profile("td_client_id", "stalled")).GetProperty("events").GetInt32());
     }
 }

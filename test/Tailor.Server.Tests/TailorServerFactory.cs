@@ -14,7 +14,9 @@ namespace Tailor.Server.Tests;
 /// TestServer has no client address, so a test-only startup filter sets it: 127.0.0.1, or the
 /// <c>X-Test-Client-IP</c> header's value.
 /// </summary>
-public sealed class TailorServerFactory(string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
+public sealed class TailorServerFactory(
+    string? dataDirectory = null, IReadOnlyDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
+    : WebApplicationFactory<Program>
 {
     public string DataDirectory { get; } = dataDirectory ?? TestDirectories.New("tailor-test-");
 
@@ -22,7 +24,11 @@ public sealed class TailorServerFactory(string? dataDirectory = null, IReadOnlyD
     {
         builder.UseSetting("Tailor:DataDirectory", DataDirectory);
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) builder.UseSetting(key, value);
-        builder.ConfigureServices(services => services.AddTransient<IStartupFilter, ClientAddressFilter>());
+        builder.ConfigureServices(collection =>
+        {
+            collection.AddTransient<IStartupFilter, ClientAddressFilter>();
+            services?.Invoke(collection);
+        });
     }
 
     private sealed class ClientAddressFilter : IStartupFilter

@@ -9,15 +9,20 @@ namespace Tailor.Server.Grains;
 /// runs <see cref="Begin"/> as a grain call's turn would, and
 /// awaited by the caller as a ValueTask whose result is null when the grain declined (the caller then
 /// goes through Orleans). The caller resumes on the thread pool, never inside the grain's turn. Pooled:
-/// once its caller has the result, the object serves a later call.
+/// once its caller has the result, the object serves a later call. Like a grain call, one not answered
+/// within Orleans' response timeout fails with a <see cref="TimeoutException"/> (<see cref="DirectCalls.TimeOutLate"/>);
+/// its work may still complete later, so that object is left to the GC instead of the pool.
 /// </summary>
-internal abstract class DirectCall<TSelf, TResult> : IDirectCall, IValueTaskSource<TResult?>, IResettable
+internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSource<TResult?>, IResettable
     where TSelf : DirectCall<TSelf, TResult>, new()
     where TResult : class
 {
     private static readonly ObjectPool<TSelf> Pool = new DefaultObjectPool<TSelf>(new DefaultPooledObjectPolicy<TSelf>(), 4096);
 
     private ManualResetValueTaskSourceCore<TResult?> _core = new() { RunContinuationsAsynchronously = true };
+    private const int Running = 0, Answered = 1, TimedOut = 2;
+    private int _state;
+    private DirectCalls? _grain;
 
     protected static TSelf Rent() => Pool.Get();
 
@@ -25,19 +30,37 @@ internal abstract class DirectCall<TSelf, TResult> : IDirectCall, IValueTaskSour
     protected ValueTask<TResult?> PostTo(DirectCalls grain)
     {
         var done = new ValueTask<TResult?>(this, _core.Version);
+        _grain = grain;
         grain.Post(this);
         return done;
     }
 
-    /// <summary>On the grain's scheduler: runs the call, and completes it (now or later) with <see cref="Complete"/> or <see cref="Fail"/>.</summary>
-    public abstract void Begin();
-
     /// <summary>Drops the call's references once it is done.</summary>
     protected abstract void Clear();
 
-    protected void Complete(TResult? result) => _core.SetResult(result);
+    protected void Complete(TResult? result)
+    {
+        if (Answer()) _core.SetResult(result);
+    }
 
-    protected void Fail(Exception error) => _core.SetException(error);
+    protected void Fail(Exception error)
+    {
+        if (Answer()) _core.SetException(error);
+    }
+
+    /// <summary>Whether this is the call's answer (not one that comes after its timeout).</summary>
+    private bool Answer()
+    {
+        if (Interlocked.CompareExchange(ref _state, Answered, Running) != Running) return false;
+        _grain!.Answered(this);
+        return true;
+    }
+
+    public override void TimeOut()
+    {
+        if (Interlocked.CompareExchange(ref _state, TimedOut, Running) == Running)
+            _core.SetException(new TimeoutException($"A direct call to a grain was not answered within {_grain!.Timeout}."));
+    }
 
     /// <summary>The result, read once by the caller; then the object goes back to the pool.</summary>
     public TResult? GetResult(short token)
@@ -48,13 +71,14 @@ internal abstract class DirectCall<TSelf, TResult> : IDirectCall, IValueTaskSour
         }
         finally
         {
-            Pool.Return((TSelf)this);
+            if (Volatile.Read(ref _state) != TimedOut) Pool.Return((TSelf)this);
         }
     }
 
     public bool TryReset()
     {
         _core.Reset();
+        (_state, _grain) = (Running, null);
         Clear();
         return true;
     }

@@ -2,11 +2,23 @@ using System.Collections.Concurrent;
 
 namespace Tailor.Server.Grains;
 
-/// <summary>A call run on a grain directly (<see cref="DirectCall{TSelf, TResult}"/>), as its inbox holds it.</summary>
-internal interface IDirectCall
+/// <summary>A call run on a grain directly (<see cref="DirectCall{TSelf, TResult}"/>), as its grain's inbox holds it.</summary>
+internal abstract class DirectWork
 {
-    /// <summary>Runs on the grain's scheduler.</summary>
-    void Begin();
+    /// <summary>When the call times out (<see cref="Environment.TickCount64"/>).</summary>
+    public long DeadlineMs { get; set; }
+
+    /// <summary>Runs on the grain's scheduler, and answers the call now or later.</summary>
+    public abstract void Begin();
+
+    /// <summary>Fails the call with a <see cref="TimeoutException"/> unless it has its answer.</summary>
+    public abstract void TimeOut();
+}
+
+/// <summary>A grain that takes direct calls.</summary>
+internal interface IDirectCallsHost
+{
+    DirectCalls Direct { get; }
 }
 
 /// <summary>
@@ -17,13 +29,18 @@ internal interface IDirectCall
 /// Orleans to keep it active while they come (it would otherwise be collected as idle under load), and
 /// its deactivation refuses new ones and waits for those in flight before the activation goes.
 /// </summary>
-internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan> delayDeactivation, TimeSpan idleTimeout)
+internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan> delayDeactivation, TimeSpan idleTimeout, TimeSpan timeout)
 {
     /// <summary>Calls begun per work item at most, so that a long burst does not hold the grain's scheduler.</summary>
     private const int BurstLimit = 64;
     private static readonly Action<object?> DrainInbox = static calls => ((DirectCalls)calls!).Drain();
 
-    private readonly ConcurrentQueue<IDirectCall> _inbox = new();
+    private readonly ConcurrentQueue<DirectWork> _inbox = new();
+    /// <summary>Calls posted and not answered yet, for their timeout.</summary>
+    private readonly HashSet<DirectWork> _unanswered = new(ReferenceEqualityComparer.Instance);
+    private readonly Lock _unansweredLock = new();
+
+    public TimeSpan Timeout => timeout;
     /// <summary>1 while a work item is queued or running that will begin what the inbox holds.</summary>
     private int _draining;
 
@@ -34,8 +51,10 @@ internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan>
     private long _keptAliveUntilMs;
 
     /// <summary>From any thread: the call will begin on the grain's scheduler.</summary>
-    public void Post(IDirectCall call)
+    public void Post(DirectWork call)
     {
+        call.DeadlineMs = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        lock (_unansweredLock) _unanswered.Add(call);
         _inbox.Enqueue(call);
         if (Interlocked.Exchange(ref _draining, 1) == 0) scheduler.QueueAction(DrainInbox, this);
     }
@@ -47,6 +66,27 @@ internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan>
         // A call posted after the last dequeue may have seen the flag still set; then the check sees it.
         Interlocked.Exchange(ref _draining, 0);
         if (!_inbox.IsEmpty && Interlocked.Exchange(ref _draining, 1) == 0) scheduler.QueueAction(DrainInbox, this);
+    }
+
+    /// <summary>From any thread: the call has its answer.</summary>
+    public void Answered(DirectWork call)
+    {
+        lock (_unansweredLock) _unanswered.Remove(call);
+    }
+
+    /// <summary>From the watchdog (<see cref="LocalGrains"/>): fails the calls past their deadline, as Orleans does a grain call past its response timeout.</summary>
+    public void TimeOutLate(long nowMs)
+    {
+        List<DirectWork>? late = null;
+        lock (_unansweredLock)
+        {
+            foreach (var call in _unanswered)
+                if (call.DeadlineMs <= nowMs) (late ??= []).Add(call);
+            if (late is null) return;
+            foreach (var call in late) _unanswered.Remove(call);
+        }
+        // Outside the lock: a call's answer may come meanwhile, and then it keeps it.
+        foreach (var call in late) call.TimeOut();
     }
 
     /// <summary>A direct call begins (call <see cref="Exit"/> when it ends); false once the grain is being deactivated.</summary>

@@ -14,18 +14,19 @@ namespace Tailor.Server.Grains;
 public sealed class IdentityGrain(
     IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time,
     IOptions<TailorOptions> options, LocalGrains local)
-    : Grain, IIdentityGrain, IIncomingGrainCallFilter
+    : Grain, IIdentityGrain, IIncomingGrainCallFilter, IDirectCallsHost
 {
     private IdentityIndex? _index;
 
     /// <summary>Calls through Orleans in progress (a turn, or one waiting inside it): a direct call must not run in the middle of one.</summary>
     private int _orleansCalls;
     /// <summary>Calls run here directly (<see cref="LocalGrains"/>).</summary>
+    DirectCalls IDirectCallsHost.Direct => Direct;
     internal DirectCalls Direct { get; private set; } = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        Direct = new DirectCalls(GrainContext.Scheduler, DelayDeactivation, options.Value.IdleProfileTimeout);
+        Direct = new DirectCalls(GrainContext.Scheduler, DelayDeactivation, options.Value.IdleProfileTimeout, local.CallTimeout);
         var scope = Scope;
         local.Add(scope.AccountId, scope.Audience, -1, this);
         return Task.CompletedTask;

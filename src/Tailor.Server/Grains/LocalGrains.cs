@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
 
 namespace Tailor.Server.Grains;
 
@@ -9,11 +11,31 @@ namespace Tailor.Server.Grains;
 /// made four messages, their callbacks and tasks; the two calls were about a third of the bytes a
 /// personalization allocated (docs/performance.md, ninth session). Orleans still decides where a grain
 /// lives: one is here only once a call through Orleans activated it, and leaves with its activation.
+/// A direct call not answered within Orleans' response timeout fails as a grain call would (a
+/// <see cref="TimeoutException"/>, answered 503 with code 5004): a watchdog looks every second.
 /// </summary>
-public sealed class LocalGrains
+public sealed class LocalGrains : IDisposable
 {
     /// <summary>By account, audience and partition; partition -1 is the audience's identity grain.</summary>
     private readonly ConcurrentDictionary<(long Account, string Audience, int Partition), Grain> _active = new();
+    private readonly Timer _watchdog;
+
+    public LocalGrains(IOptions<SiloMessagingOptions> messaging)
+    {
+        CallTimeout = messaging.Value.ResponseTimeout;
+        _watchdog = new Timer(static grains => ((LocalGrains)grains!).TimeOutLate(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    /// <summary>How long a direct call may take: Orleans' response timeout for grain calls.</summary>
+    public TimeSpan CallTimeout { get; }
+
+    private void TimeOutLate()
+    {
+        var now = Environment.TickCount64;
+        foreach (var (_, grain) in _active) ((IDirectCallsHost)grain).Direct.TimeOutLate(now);
+    }
+
+    public void Dispose() => _watchdog.Dispose();
 
     internal void Add(long accountId, string audience, int partition, Grain grain) =>
         _active[(accountId, audience, partition)] = grain;

@@ -19,7 +19,7 @@ namespace Tailor.Server.Grains;
 public sealed partial class ProfilePartitionGrain(
     AccountDirectory accounts, GroupCommitLog log, IProfileStore store, LookupIndexes lookups, TimeProvider time,
     IOptions<TailorOptions> options, LocalGrains local, ILogger<ProfilePartitionGrain> logger)
-    : Grain, IProfilePartitionGrain
+    : Grain, IProfilePartitionGrain, IDirectCallsHost
 {
     private long _accountId;
     private string _audience = "";
@@ -55,12 +55,13 @@ public sealed partial class ProfilePartitionGrain(
         var idle = options.Value.IdleProfileTimeout;
         var every = TimeSpan.FromSeconds(Math.Clamp(idle.TotalSeconds / 2, 1, 60));
         this.RegisterGrainTimer(ForgetIdle, new GrainTimerCreationOptions(every, every));
-        Direct = new DirectCalls(GrainContext.Scheduler, DelayDeactivation, idle);
+        Direct = new DirectCalls(GrainContext.Scheduler, DelayDeactivation, idle, local.CallTimeout);
         local.Add(_accountId, _audience, _partition, this);
         return Task.CompletedTask;
     }
 
     /// <summary>Calls run here directly (<see cref="LocalGrains"/>).</summary>
+    DirectCalls IDirectCallsHost.Direct => Direct;
     internal DirectCalls Direct { get; private set; } = null!;
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
