@@ -20,47 +20,36 @@ internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSourc
     private static readonly ObjectPool<TSelf> Pool = new DefaultObjectPool<TSelf>(new DefaultPooledObjectPolicy<TSelf>(), 4096);
 
     private ManualResetValueTaskSourceCore<TResult?> _core = new() { RunContinuationsAsynchronously = true };
-    private const int Running = 0, Answered = 1, TimedOut = 2;
-    private int _state;
-    private DirectCalls? _grain;
+    private DirectCalls? _owner;
 
     protected static TSelf Rent() => Pool.Get();
 
     /// <summary>Posts the call to the grain's inbox; the ValueTask (await it once) completes with its result.</summary>
-    protected ValueTask<TResult?> PostTo(DirectCalls grain)
+    protected ValueTask<TResult?> PostTo(DirectCalls owner)
     {
         var done = new ValueTask<TResult?>(this, _core.Version);
-        _grain = grain;
-        grain.Post(this);
+        _owner = owner;
+        owner.Post(this);
         return done;
     }
 
     /// <summary>Drops the call's references once it is done.</summary>
     protected abstract void Clear();
 
+    /// <summary>Answers the call, unless it timed out before.</summary>
     protected void Complete(TResult? result)
     {
-        if (Answer()) _core.SetResult(result);
+        if (_owner!.TryAnswer(this)) _core.SetResult(result);
     }
 
+    /// <summary>Fails the call, unless it timed out before.</summary>
     protected void Fail(Exception error)
     {
-        if (Answer()) _core.SetException(error);
+        if (_owner!.TryAnswer(this)) _core.SetException(error);
     }
 
-    /// <summary>Whether this is the call's answer (not one that comes after its timeout).</summary>
-    private bool Answer()
-    {
-        if (Interlocked.CompareExchange(ref _state, Answered, Running) != Running) return false;
-        _grain!.Answered(this);
-        return true;
-    }
-
-    public override void TimeOut()
-    {
-        if (Interlocked.CompareExchange(ref _state, TimedOut, Running) == Running)
-            _core.SetException(new TimeoutException($"A direct call to a grain was not answered within {_grain!.Timeout}."));
-    }
+    public override void FailLate() =>
+        _core.SetException(new TimeoutException($"A direct call to a grain was not answered within {_owner!.Timeout}."));
 
     /// <summary>The result, read once by the caller; then the object goes back to the pool.</summary>
     public TResult? GetResult(short token)
@@ -71,14 +60,15 @@ internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSourc
         }
         finally
         {
-            if (Volatile.Read(ref _state) != TimedOut) Pool.Return((TSelf)this);
+            // A call that timed out may still take its grain's answer later: its object is not reused.
+            if (State != TimedOut) Pool.Return((TSelf)this);
         }
     }
 
     public bool TryReset()
     {
         _core.Reset();
-        (_state, _grain) = (Running, null);
+        (State, _owner) = (Running, null);
         Clear();
         return true;
     }

@@ -5,14 +5,19 @@ namespace Tailor.Server.Grains;
 /// <summary>A call run on a grain directly (<see cref="DirectCall{TSelf, TResult}"/>), as its grain's inbox holds it.</summary>
 internal abstract class DirectWork
 {
+    public const int Running = 0, Answered = 1, TimedOut = 2;
+
     /// <summary>When the call times out (<see cref="Environment.TickCount64"/>).</summary>
     public long DeadlineMs { get; set; }
+
+    /// <summary><see cref="Running"/> until the call has its answer or has timed out; changed under its grain's lock only.</summary>
+    public int State { get; set; }
 
     /// <summary>Runs on the grain's scheduler, and answers the call now or later.</summary>
     public abstract void Begin();
 
-    /// <summary>Fails the call with a <see cref="TimeoutException"/> unless it has its answer.</summary>
-    public abstract void TimeOut();
+    /// <summary>Fails the call with a <see cref="TimeoutException"/>, once its state is <see cref="TimedOut"/>.</summary>
+    public abstract void FailLate();
 }
 
 /// <summary>A grain that takes direct calls.</summary>
@@ -68,10 +73,20 @@ internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan>
         if (!_inbox.IsEmpty && Interlocked.Exchange(ref _draining, 1) == 0) scheduler.QueueAction(DrainInbox, this);
     }
 
-    /// <summary>From any thread: the call has its answer.</summary>
-    public void Answered(DirectWork call)
+    /// <summary>
+    /// From any thread: whether the call may take its answer now (false: it timed out). Its state changes
+    /// under the lock the watchdog holds, so the watchdog never fails a call that has its answer (whose
+    /// object may already serve another call).
+    /// </summary>
+    public bool TryAnswer(DirectWork call)
     {
-        lock (_unansweredLock) _unanswered.Remove(call);
+        lock (_unansweredLock)
+        {
+            if (call.State != DirectWork.Running) return false;
+            call.State = DirectWork.Answered;
+            _unanswered.Remove(call);
+            return true;
+        }
     }
 
     /// <summary>From the watchdog (<see cref="LocalGrains"/>): fails the calls past their deadline, as Orleans does a grain call past its response timeout.</summary>
@@ -83,10 +98,13 @@ internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan>
             foreach (var call in _unanswered)
                 if (call.DeadlineMs <= nowMs) (late ??= []).Add(call);
             if (late is null) return;
-            foreach (var call in late) _unanswered.Remove(call);
+            foreach (var call in late)
+            {
+                call.State = DirectWork.TimedOut;
+                _unanswered.Remove(call);
+            }
         }
-        // Outside the lock: a call's answer may come meanwhile, and then it keeps it.
-        foreach (var call in late) call.TimeOut();
+        foreach (var call in late) call.FailLate();
     }
 
     /// <summary>A direct call begins (call <see cref="Exit"/> when it ends); false once the grain is being deactivated.</summary>
