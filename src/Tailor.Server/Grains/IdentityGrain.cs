@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
-using Microsoft.Extensions.Options;
 using Tailor.Server.Accounts;
 using Tailor.Server.Hosting;
 using Tailor.Server.Ingest;
