@@ -20,12 +20,6 @@ internal abstract class DirectWork
     public abstract void FailLate();
 }
 
-/// <summary>A grain that takes direct calls.</summary>
-internal interface IDirectCallsHost
-{
-    DirectCalls Direct { get; }
-}
-
 /// <summary>
 /// A grain's inbox and bookkeeping of the calls it takes directly (<see cref="LocalGrains"/>). Calls are
 /// posted from any thread and begun on the grain's scheduler, a burst of them in one work item (each
@@ -44,10 +38,10 @@ internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan>
     /// <summary>Calls posted and not answered yet, for their timeout.</summary>
     private readonly HashSet<DirectWork> _unanswered = new(ReferenceEqualityComparer.Instance);
     private readonly Lock _unansweredLock = new();
-
-    public TimeSpan Timeout => timeout;
     /// <summary>1 while a work item is queued or running that will begin what the inbox holds.</summary>
     private int _draining;
+
+    public TimeSpan Timeout => timeout;
 
     // On the grain's scheduler only:
     private int _inFlight;

@@ -1,9 +1,7 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Options;
 using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
 using Tailor.Server.Accounts;
-using Tailor.Server.Hosting;
 using Tailor.Server.Ingest;
 using Tailor.Server.Lookup;
 using Tailor.Storage;
@@ -12,31 +10,27 @@ namespace Tailor.Server.Grains;
 
 /// <inheritdoc cref="IIdentityGrain"/>
 public sealed class IdentityGrain(
-    IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time,
-    IOptions<TailorOptions> options, LocalGrains local)
-    : Grain, IIdentityGrain, IIncomingGrainCallFilter, IDirectCallsHost
+    IProfileStore store, AccountDirectory accounts, GroupCommitLog log, LookupIndexes lookups, TimeProvider time, LocalGrains local)
+    : Grain, IIdentityGrain, IIncomingGrainCallFilter
 {
     private IdentityIndex? _index;
 
     /// <summary>Calls through Orleans in progress (a turn, or one waiting inside it): a direct call must not run in the middle of one.</summary>
     private int _orleansCalls;
     /// <summary>Calls run here directly (<see cref="LocalGrains"/>).</summary>
-    DirectCalls IDirectCallsHost.Direct => Direct;
     internal DirectCalls Direct { get; private set; } = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        Direct = new DirectCalls(GrainContext.Scheduler, DelayDeactivation, options.Value.IdleProfileTimeout, local.CallTimeout);
         var scope = Scope;
-        local.Add(scope.AccountId, scope.Audience, -1, this);
+        Direct = local.Enlist(scope.AccountId, scope.Audience, -1, this, DelayDeactivation);
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         var scope = Scope;
-        local.Remove(scope.AccountId, scope.Audience, -1, this);
-        return Direct.CloseAsync();
+        return local.Leave(scope.AccountId, scope.Audience, -1, this, Direct);
     }
 
     public async Task Invoke(IIncomingGrainCallContext context)

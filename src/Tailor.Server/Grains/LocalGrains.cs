@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Tailor.Server.Hosting;
 
 namespace Tailor.Server.Grains;
 
@@ -17,39 +18,50 @@ namespace Tailor.Server.Grains;
 public sealed class LocalGrains : IDisposable
 {
     /// <summary>By account, audience and partition; partition -1 is the audience's identity grain.</summary>
-    private readonly ConcurrentDictionary<(long Account, string Audience, int Partition), Grain> _active = new();
+    private readonly ConcurrentDictionary<(long Account, string Audience, int Partition), (Grain Grain, DirectCalls Direct)> _active = new();
     private readonly Timer _watchdog;
+    /// <summary>How long a direct call may take: Orleans' response timeout for grain calls.</summary>
+    private readonly TimeSpan _callTimeout;
+    private readonly TimeSpan _idleTimeout;
 
-    public LocalGrains(IOptions<SiloMessagingOptions> messaging)
+    public LocalGrains(IOptions<SiloMessagingOptions> messaging, IOptions<TailorOptions> options)
     {
-        CallTimeout = messaging.Value.ResponseTimeout;
+        _callTimeout = messaging.Value.ResponseTimeout;
+        _idleTimeout = options.Value.IdleProfileTimeout;
         _watchdog = new Timer(static grains => ((LocalGrains)grains!).TimeOutLate(), this, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
-
-    /// <summary>How long a direct call may take: Orleans' response timeout for grain calls.</summary>
-    public TimeSpan CallTimeout { get; }
 
     private void TimeOutLate()
     {
         var now = Environment.TickCount64;
-        foreach (var (_, grain) in _active) ((IDirectCallsHost)grain).Direct.TimeOutLate(now);
+        foreach (var (_, active) in _active) active.Direct.TimeOutLate(now);
     }
 
     public void Dispose() => _watchdog.Dispose();
 
-    internal void Add(long accountId, string audience, int partition, Grain grain) =>
-        _active[(accountId, audience, partition)] = grain;
+    /// <summary>From a grain's activation: it takes direct calls from now on, through the inbox returned.</summary>
+    /// <param name="delayDeactivation">The grain's <c>DelayDeactivation</c> (protected in <see cref="Grain"/>).</param>
+    internal DirectCalls Enlist(long accountId, string audience, int partition, Grain grain, Action<TimeSpan> delayDeactivation)
+    {
+        var direct = new DirectCalls(grain.GrainContext.Scheduler, delayDeactivation, _idleTimeout, _callTimeout);
+        _active[(accountId, audience, partition)] = (grain, direct);
+        return direct;
+    }
 
-    internal void Remove(long accountId, string audience, int partition, Grain grain) =>
-        _active.TryRemove(KeyValuePair.Create((accountId, audience, partition), grain));
+    /// <summary>From a grain's deactivation: no more direct calls; completes when those in flight are done.</summary>
+    internal Task Leave(long accountId, string audience, int partition, Grain grain, DirectCalls direct)
+    {
+        _active.TryRemove(KeyValuePair.Create((accountId, audience, partition), (grain, direct)));
+        return direct.CloseAsync();
+    }
 
     /// <summary>
     /// The call run on the profile's partition here, or null when the partition is not active in this
     /// silo (or is being deactivated): then the call goes through Orleans.
     /// </summary>
     public ValueTask<PersonalizeReply?> Personalize(long accountId, string audience, Guid id, PersonalizeCall call, StitchReply stitch) =>
-        _active.TryGetValue((accountId, audience, GrainKeys.PartitionOf(id)), out var grain)
-            ? DirectPersonalize.Run((ProfilePartitionGrain)grain, id, call, stitch)
+        _active.TryGetValue((accountId, audience, GrainKeys.PartitionOf(id)), out var active)
+            ? DirectPersonalize.Run((ProfilePartitionGrain)active.Grain, id, call, stitch)
             : ValueTask.FromResult<PersonalizeReply?>(null);
 
     /// <summary>
@@ -57,7 +69,7 @@ public sealed class LocalGrains : IDisposable
     /// silo or cannot decide at once (see <see cref="IdentityGrain.TryResolveHere"/>): then the call goes through Orleans.
     /// </summary>
     public ValueTask<StitchReply?> Resolve(long accountId, string audience, IdentifierDto[] identifiers, UInt128[] hashes) =>
-        _active.TryGetValue((accountId, audience, -1), out var grain)
-            ? DirectResolve.Run((IdentityGrain)grain, identifiers, hashes)
+        _active.TryGetValue((accountId, audience, -1), out var active)
+            ? DirectResolve.Run((IdentityGrain)active.Grain, identifiers, hashes)
             : ValueTask.FromResult<StitchReply?>(null);
 }

@@ -19,7 +19,7 @@ namespace Tailor.Server.Grains;
 public sealed partial class ProfilePartitionGrain(
     AccountDirectory accounts, GroupCommitLog log, IProfileStore store, LookupIndexes lookups, TimeProvider time,
     IOptions<TailorOptions> options, LocalGrains local, ILogger<ProfilePartitionGrain> logger)
-    : Grain, IProfilePartitionGrain, IDirectCallsHost
+    : Grain, IProfilePartitionGrain
 {
     private long _accountId;
     private string _audience = "";
@@ -55,20 +55,15 @@ public sealed partial class ProfilePartitionGrain(
         var idle = options.Value.IdleProfileTimeout;
         var every = TimeSpan.FromSeconds(Math.Clamp(idle.TotalSeconds / 2, 1, 60));
         this.RegisterGrainTimer(ForgetIdle, new GrainTimerCreationOptions(every, every));
-        Direct = new DirectCalls(GrainContext.Scheduler, DelayDeactivation, idle, local.CallTimeout);
-        local.Add(_accountId, _audience, _partition, this);
+        Direct = local.Enlist(_accountId, _audience, _partition, this, DelayDeactivation);
         return Task.CompletedTask;
     }
 
     /// <summary>Calls run here directly (<see cref="LocalGrains"/>).</summary>
-    DirectCalls IDirectCallsHost.Direct => Direct;
     internal DirectCalls Direct { get; private set; } = null!;
 
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        local.Remove(_accountId, _audience, _partition, this);
-        return Direct.CloseAsync();
-    }
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
+        local.Leave(_accountId, _audience, _partition, this, Direct);
 
     private int NowS => (int)((NowMs - _startedMs) / 1000);
 
