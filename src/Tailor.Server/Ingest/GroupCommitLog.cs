@@ -27,7 +27,8 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
     private readonly int _maxBatch;
     private readonly ILogger<GroupCommitLog> _logger;
     private Thread? _thread;
-    private Timer? _maintenance;
+    private Thread? _maintenance;
+    private readonly CancellationTokenSource _stopping = new();
     private long _nextSeq;
 
     public GroupCommitLog(IEventStore store, Microsoft.Extensions.Options.IOptions<Hosting.TailorOptions> options, ILogger<GroupCommitLog> logger)
@@ -117,7 +118,14 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         _nextSeq = await _store.LastSeqAsync(cancellationToken) + 1;
         _thread = new Thread(Run) { Name = "tailor-group-commit", IsBackground = true };
         _thread.Start();
-        _maintenance = new Timer(_ => Maintain(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        // Its own thread: a pass blocks on the disk for a good part of a second under load.
+        _maintenance = new Thread(MaintainEverySecond) { Name = "tailor-log-maintenance", IsBackground = true };
+        _maintenance.Start();
+    }
+
+    private void MaintainEverySecond()
+    {
+        while (!_stopping.Token.WaitHandle.WaitOne(TimeSpan.FromSeconds(1))) Maintain();
     }
 
     private void Maintain()
@@ -137,8 +145,9 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        _maintenance?.Dispose();
+        _stopping.Cancel();
         _queue.Writer.TryComplete();
+        _maintenance?.Join(TimeSpan.FromSeconds(10));
         _thread?.Join(TimeSpan.FromSeconds(10));
         return Task.CompletedTask;
     }
@@ -230,7 +239,8 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
 
     public void Dispose()
     {
-        _maintenance?.Dispose();
+        // Cancelled, not disposed: the maintenance thread may still be waiting on its handle.
+        _stopping.Cancel();
         _queue.Writer.TryComplete();
     }
 }
