@@ -379,14 +379,18 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             // The pass that completes a checkpoint syncs the database file, and with it every page the
             // passes before it copied (they do not sync it). So the pages are written back first, and
             // the frames the writer added meanwhile copied and written back in turn, until a write-back
-            // lets only a few frames in: the writer is then held for those few frames' pages.
+            // lets only a few frames in: the writer is then held for those few frames' pages. When a
+            // write-back lets in as many frames as the one before it (a disk at its limit), or the WAL
+            // has doubled past the restart size, it stops there: more passes would only let the WAL grow.
+            var added = long.MaxValue;
             for (var pass = 0; pass < 8; pass++)
             {
                 WriteBack(connection);
                 var (now, _) = Checkpoint(connection);
-                var added = now - frames;
+                var before = added;
+                added = now - frames;
                 frames = now;
-                if (added < CatchUpFrames) break;
+                if (added < CatchUpFrames || added >= before || frames >= 2L * _walRestartFrames) break;
             }
             WriteBack(connection);
             lock (_writerLock) Checkpoint(connection);
@@ -399,7 +403,8 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
     /// <summary>
     /// 256 MiB of 4 KiB pages: at 4,200 calls/s the writer is held (12–30 ms on the development machine,
-    /// 2–6 ms at 1,600/s) about once every five seconds; a restart after a crash reads at most this much WAL.
+    /// 2–6 ms at 1,600/s) about once every five seconds. A restart after a crash reads about this much WAL:
+    /// the WAL keeps growing while a restart's passes run, which stop once it has doubled.
     /// </summary>
     public const int DefaultWalRestartFrames = 64 * 1024;
 
