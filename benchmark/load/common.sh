@@ -26,6 +26,10 @@ set_ingest_limit() {
 # The server process's CPU time so far, in clock ticks (user + system): cpu_ticks PID
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
+# Bytes the process has caused to be written to storage so far (its WAL and database file, its log):
+# written_bytes PID
+written_bytes() { awk '/^write_bytes:/ {print $2}' "/proc/$1/io"; }
+
 # Starts the bare-Kestrel baseline (built Release) on URL; sets baseline_pid: start_baseline URL
 start_baseline() {
   dotnet "$root/benchmark/Baseline/bin/Release/net10.0/Baseline.dll" --urls "$1" >"$work/baseline.log" 2>&1 &

@@ -38,8 +38,9 @@ start_side_by_side "$baseline" "$tailor" "$data"
 probe=(python3 "$root/benchmark/load/wakeup-jitter.py")
 command -v chrt >/dev/null && chrt -f 50 true 2>/dev/null && probe=(chrt -f 50 "${probe[@]}")
 measure() { # server url key token pid label rate
-  local before line after seconds=${duration%s}
+  local before line after written_before seconds=${duration%s}
   before=$(cpu_ticks "$5")
+  written_before=$(written_bytes "$5")
   "${probe[@]}" "$seconds" >"$work/jitter.txt" &
   local probe_pid=$!
   python3 "$root/benchmark/load/disk-stalls.py" "$(dirname "$data")" "$seconds" >"$work/disk.txt" &
@@ -48,7 +49,7 @@ measure() { # server url key token pid label rate
   line=$(personalize_load "$2" "$3" "$4" "$duration" "$7")
   wait "$probe_pid" "$disk_pid" || true
   after=$(cpu_ticks "$5")
-  echo "$1 label=$6 asked=$7 cpu_ticks=$((after - before)) $(cat "$work/jitter.txt") $(cat "$work/disk.txt") ${line#RESULT }" >>"$work/results.txt"
+  echo "$1 label=$6 asked=$7 cpu_ticks=$((after - before)) written=$(($(written_bytes "$5") - written_before)) $(cat "$work/jitter.txt") $(cat "$work/disk.txt") ${line#RESULT }" >>"$work/results.txt"
 }
 
 echo "warming up (20 s each)..."
@@ -72,14 +73,16 @@ import sys
 rows = [(line.split()[0], dict(x.split("=") for x in line.split()[1:])) for line in open(sys.argv[1])]
 print(f"\n{sys.argv[2]} per rate at 256 connections, wrk -t2 on the same machine; CPU = server process CPU per call;")
 print("wake-up = the worst delay of a real-time thread's 1 ms sleep during the run (the machine's own stalls);")
-print("disk = the slowest of a 4 KiB write + fdatasync every 50 ms beside the data during the run (the disk's own stalls)")
-print(f"{'server':8} {'rate':>5} {'asked/s':>8} {'achieved/s':>10} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'max ms':>7} {'CPU us':>7} {'wake-up':>7} {'disk':>7} {'errors':>6}")
+print("disk = the slowest of a 4 KiB write + fdatasync every 50 ms beside the data during the run (the disk's own stalls);")
+print("KB written = what the server wrote to storage per call (/proc/PID/io write_bytes: the WAL, the database file written back)")
+print(f"{'server':8} {'rate':>5} {'asked/s':>8} {'achieved/s':>10} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'max ms':>7} {'CPU us':>7} {'wake-up':>7} {'disk':>7} {'KB written':>10} {'errors':>6}")
 within = None
 for server, r in rows:
     asked = "closed" if r["label"] == "max" else r["asked"]
     cpu = int(r["cpu_ticks"]) * 10_000 / max(1, int(r["requests"]))
+    written = int(r["written"]) / 1024 / max(1, int(r["requests"]))
     print(f"{server:8} {r['label']:>5} {asked:>8} {float(r['rps']):10.0f} {float(r['p50']):7.2f} {float(r['p95']):7.2f} {float(r['p99']):7.2f} "
-          f"{float(r['p999']):8.2f} {float(r['max']):7.2f} {cpu:7.0f} {float(r['wakeup_max']):7.2f} {float(r.get('disk_max', 'nan')):7.2f} {int(r['errors']):6d}")
+          f"{float(r['p999']):8.2f} {float(r['max']):7.2f} {cpu:7.0f} {float(r['wakeup_max']):7.2f} {float(r.get('disk_max', 'nan')):7.2f} {written:10.1f} {int(r['errors']):6d}")
     if server == "tailor" and r["label"] != "max" and float(r["p99"]) <= 10 and int(r["errors"]) == 0:
         within = max(within or 0, float(r["rps"]))
 print(f"highest rate measured with Tailor's p99 <= 10 ms: {within:.0f} calls/s" if within else "no rate measured had Tailor's p99 <= 10 ms")

@@ -256,18 +256,20 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     public Task<long> LastSeqAsync(CancellationToken cancellationToken = default) =>
         ReadAsync("SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0), COALESCE((SELECT last_seq FROM log_state), 0))", r => r.Read() ? r.GetInt64(0) : 0, cancellationToken);
 
-    public void CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq)
+    public int CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq)
     {
         lock (_writerLock)
         {
             var statements = _statements ??= new BatchStatements(_writer);
             // The transaction through the C API too: Microsoft.Data.Sqlite's makes a command, a reader and
             // their statements for BEGIN and COMMIT, on every batch.
+            PagesWrittenSinceLastAsked(); // (what the connection wrote for anything else, admin writes, is not the batch's)
             statements.Begin.Run();
             try
             {
                 WriteBatch(statements, items, firstSeq);
                 statements.Commit.Run();
+                return PagesWrittenSinceLastAsked();
             }
             catch
             {
@@ -275,6 +277,13 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
                 throw;
             }
         }
+    }
+
+    /// <summary>The pages the writer connection's cache wrote out (to the WAL) since the last time it was asked.</summary>
+    private int PagesWrittenSinceLastAsked()
+    {
+        var ok = raw.sqlite3_db_status(_writer.Handle, raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
+        return ok == raw.SQLITE_OK ? written : 0;
     }
 
     private static void WriteBatch(BatchStatements statements, IReadOnlyList<WriteItem> items, long firstSeq)

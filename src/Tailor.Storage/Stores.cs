@@ -38,8 +38,10 @@ public interface IEventStore
     /// <summary>
     /// Commits a batch in one transaction, durably (fsync) before returning; the items get the
     /// sequence numbers <paramref name="firstSeq"/>, <paramref name="firstSeq"/>+1, ... in order.
+    /// Returns how many database pages the transaction wrote (SQLite: to the WAL), the disk's share of
+    /// the commit; 0 where the backend does not count them.
     /// </summary>
-    void CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq);
+    int CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq);
 
     Task<IReadOnlyList<EventRecord>> ReadEventsAsync(long accountId, string database, string table, long afterSeq, int limit, CancellationToken cancellationToken = default);
 

@@ -35,4 +35,23 @@ public sealed class SqliteBatchTests : IDisposable
         Assert.NotNull(await store.LoadProfileAsync(scope, next.ProfileId));
         Assert.Equal(11, await store.LastSeqAsync());
     }
+
+    [Fact]
+    public async Task A_commit_reports_the_pages_it_wrote_and_only_its_own()
+    {
+        using var store = new SqliteStore(Path.Combine(_directory, "tailor.db"));
+        var scope = new AudienceScope(1, "customers");
+
+        // One small event: its row, its index entry and its profile, each on a page of its own.
+        var one = store.CommitBatch([StoreItems.Pageview(scope, Guid.NewGuid(), [1, 2, 3])], 1);
+        Assert.InRange(one, 3, 8);
+
+        // Writes on the writer connection between batches (here ~40 pages of audit entries) are not the next batch's.
+        for (var i = 0; i < 40; i++) await store.AppendAuditAsync(1, "test", "note", new string('x', 4000));
+        Assert.InRange(store.CommitBatch([StoreItems.Pageview(scope, Guid.NewGuid(), [1, 2, 3])], 2), 3, 8);
+
+        // 200 profiles of 1,000 bytes fill at least 200,000 / 4,096 pages.
+        var large = Enumerable.Range(0, 200).Select(_ => StoreItems.Pageview(scope, Guid.NewGuid(), new byte[1000])).ToList();
+        Assert.InRange(store.CommitBatch(large, 3), 200_000 / 4096, 400);
+    }
 }

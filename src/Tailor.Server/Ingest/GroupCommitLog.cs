@@ -20,7 +20,9 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
     private static readonly Histogram<double> CommitTime = Meter.CreateHistogram<double>("tailor.eventlog.commit.duration", "ms", "Time to commit one batch, fsync included");
     private static readonly Histogram<double> AppendTime = Meter.CreateHistogram<double>("tailor.eventlog.append.duration", "ms",
         "Time from an append to its commit: the wait for the batch before it, then its own batch's commit");
-    private long _windowEvents, _windowBatches, _windowTicks, _windowStart = Stopwatch.GetTimestamp();
+    private static readonly Counter<long> PagesWritten = Meter.CreateCounter<long>("tailor.eventlog.pages.written", "{page}",
+        "Database pages the commits wrote (SQLite: 4 KiB pages into the WAL); per event, the write amplification of the storage");
+    private long _windowEvents, _windowBatches, _windowTicks, _windowPages, _windowStart = Stopwatch.GetTimestamp();
 
     private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(100_000) { SingleReader = true });
     private readonly IEventStore _store;
@@ -168,9 +170,9 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
             }
             if (batch.Count == 0) continue;
             var started = Stopwatch.GetTimestamp();
-            if (!TryCommit(batch, items)) continue;
+            if (TryCommit(batch, items) is not { } pages) continue;
             var committed = Stopwatch.GetTimestamp();
-            Record(batch, started, committed);
+            Record(batch, started, committed, pages);
             // Only after a commit that succeeded, and last: an append is completed once, and then its item
             // is its caller's again and the append object another append's.
             for (var i = 0; i < batch.Count; i++) batch[i].Complete(_nextSeq + i);
@@ -178,13 +180,12 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Commits the batch; when that fails, its appends one by one (completing or failing each), and returns false.</summary>
-    private bool TryCommit(List<Pending> batch, List<WriteItem> items)
+    /// <summary>Commits the batch and returns the pages it wrote; when that fails, its appends one by one (completing or failing each), and returns null.</summary>
+    private int? TryCommit(List<Pending> batch, List<WriteItem> items)
     {
         try
         {
-            _store.CommitBatch(items, _nextSeq);
-            return true;
+            return _store.CommitBatch(items, _nextSeq);
         }
         catch (Exception ex) when (batch.Count > 1)
         {
@@ -197,37 +198,40 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
             _logger.LogError(ex, "Committing an event failed; it was not acknowledged");
             batch[0].Fail(new EventLogUnavailableException(ex));
         }
-        return false;
+        return null;
     }
 
-    private void Record(List<Pending> batch, long started, long committed)
+    private void Record(List<Pending> batch, long started, long committed, int pages)
     {
         var events = batch.Count;
         var elapsedTicks = committed - started;
         BatchSize.Record(events);
+        PagesWritten.Add(pages);
         CommitTime.Record(Stopwatch.GetElapsedTime(started, committed).TotalMilliseconds);
         if (AppendTime.Enabled)
             foreach (var pending in batch) AppendTime.Record(Stopwatch.GetElapsedTime(pending.Queued, committed).TotalMilliseconds);
         _windowEvents += events;
         _windowBatches++;
         _windowTicks += elapsedTicks;
+        _windowPages += pages;
         if (Stopwatch.GetElapsedTime(_windowStart).TotalSeconds < 10) return;
         if (_logger.IsEnabled(LogLevel.Debug))
         {
             var commitMs = Stopwatch.GetElapsedTime(0, _windowTicks).TotalMilliseconds;
-            LogWindow(_windowEvents, _windowBatches, (double)_windowEvents / _windowBatches, commitMs / _windowBatches, commitMs * 1000 / _windowEvents);
+            LogWindow(_windowEvents, _windowBatches, (double)_windowEvents / _windowBatches, commitMs / _windowBatches, commitMs * 1000 / _windowEvents,
+                (double)_windowPages / _windowEvents);
         }
-        (_windowEvents, _windowBatches, _windowTicks, _windowStart) = (0, 0, 0, Stopwatch.GetTimestamp());
+        (_windowEvents, _windowBatches, _windowTicks, _windowPages, _windowStart) = (0, 0, 0, 0, Stopwatch.GetTimestamp());
     }
 
-    [LoggerMessage(EventId = 1401, Level = LogLevel.Debug, Message = "Event log: {Events} events in {Batches} batches (mean {MeanBatch:F1} per batch, {MeanCommitMs:F2} ms per commit, {MicrosPerEvent:F1} µs per event)")]
-    private partial void LogWindow(long events, long batches, double meanBatch, double meanCommitMs, double microsPerEvent);
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Debug, Message = "Event log: {Events} events in {Batches} batches (mean {MeanBatch:F1} per batch, {MeanCommitMs:F2} ms per commit, {MicrosPerEvent:F1} µs per event, {PagesPerEvent:F2} pages written per event)")]
+    private partial void LogWindow(long events, long batches, double meanBatch, double meanCommitMs, double microsPerEvent, double pagesPerEvent);
 
     private void CommitOne(Pending pending)
     {
         try
         {
-            _store.CommitBatch([pending.Item], _nextSeq);
+            PagesWritten.Add(_store.CommitBatch([pending.Item], _nextSeq));
             pending.Complete(_nextSeq++);
         }
         catch (Exception ex)
