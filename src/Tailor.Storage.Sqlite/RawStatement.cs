@@ -83,6 +83,26 @@ internal sealed class RawStatement : IDisposable
         }
     }
 
+    /// <summary>Runs a query for its first row and hands that row's blob column to <paramref name="read"/> in SQLite's own memory (false when there is no row).</summary>
+    public bool TryFirstBlob<TArg>(int column, TArg arg, System.Buffers.ReadOnlySpanAction<byte, TArg> read)
+    {
+        try
+        {
+            var result = raw.sqlite3_step(_statement);
+            if (result == raw.SQLITE_ROW)
+            {
+                read(raw.sqlite3_column_blob(_statement, column), arg);
+                return true;
+            }
+            if (result != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(result, _db);
+            return false;
+        }
+        finally
+        {
+            raw.sqlite3_reset(_statement);
+        }
+    }
+
     public long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
 
     public byte[] Blob(int column) => raw.sqlite3_column_blob(_statement, column).ToArray();

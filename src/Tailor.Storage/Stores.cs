@@ -57,6 +57,11 @@ public interface IProfileStore
 {
     /// <summary>A profile's stored snapshot (a ValueTask: the embedded store reads it synchronously, without a Task per read).</summary>
     ValueTask<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Hands a profile's stored snapshot to <paramref name="read"/> without copying it (the bytes are valid
+    /// during that call only: a profile's first call keeps them elsewhere); false when the profile has none.
+    /// </summary>
+    ValueTask<bool> ReadSnapshotAsync<TArg>(AudienceScope scope, Guid profileId, TArg arg, System.Buffers.ReadOnlySpanAction<byte, TArg> read, CancellationToken cancellationToken = default);
     /// <summary>The profile an id was merged into, if it was.</summary>
     ValueTask<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
     /// <summary>Every identity of the audience (loading the identity index), streamed from one read transaction.</summary>

@@ -54,4 +54,19 @@ public sealed class SqliteBatchTests : IDisposable
         var large = Enumerable.Range(0, 200).Select(_ => StoreItems.Pageview(scope, Guid.NewGuid(), new byte[1000])).ToList();
         Assert.InRange(store.CommitBatch(large, 3), 200_000 / 4096, 400);
     }
+
+    [Fact]
+    public async Task A_stored_snapshot_is_handed_over_as_committed_and_a_missing_one_is_not()
+    {
+        using var store = new SqliteStore(Path.Combine(_directory, "tailor.db"));
+        var scope = new AudienceScope(1, "customers");
+        var item = StoreItems.Pageview(scope, Guid.NewGuid(), [7, 8, 9]);
+        store.CommitBatch([item], 1);
+
+        byte[]? seen = null;
+        Assert.True(await store.ReadSnapshotAsync(scope, item.ProfileId, 0, (bytes, _) => seen = bytes.ToArray()));
+        Assert.Equal([7, 8, 9], seen);
+        Assert.False(await store.ReadSnapshotAsync(scope, Guid.NewGuid(), 0, (_, _) => throw new InvalidOperationException("no row, no call")));
+        Assert.False(await store.ReadSnapshotAsync(new AudienceScope(2, "customers"), item.ProfileId, 0, (_, _) => throw new InvalidOperationException("another account's")));
+    }
 }

@@ -55,7 +55,46 @@ internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan>
         call.DeadlineMs = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         lock (_unansweredLock) _unanswered.Add(call);
         _inbox.Enqueue(call);
-        if (Interlocked.Exchange(ref _draining, 1) == 0) scheduler.QueueAction(DrainInbox, this);
+        if (Interlocked.Exchange(ref _draining, 1) == 0) QueueDrain();
+    }
+
+    /// <summary>
+    /// Queues the inbox's drain from an empty execution context: Orleans suppresses the caller's context
+    /// when it queues a work item, which copies a context that holds anything (Kestrel's connection log
+    /// scope), twice per call. The drain runs the grain's calls, which take nothing from the caller's context.
+    /// </summary>
+    private void QueueDrain()
+    {
+        var caller = ExecutionContext.Capture();
+        if (caller is null || ReferenceEquals(caller, EmptyContext))
+        {
+            scheduler.QueueAction(DrainInbox, this);
+            return;
+        }
+        ExecutionContext.Restore(EmptyContext);
+        try
+        {
+            scheduler.QueueAction(DrainInbox, this);
+        }
+        finally
+        {
+            ExecutionContext.Restore(caller);
+        }
+    }
+
+    /// <summary>The runtime's default context (no async-locals), as a thread started without the caller's has it.</summary>
+    private static readonly ExecutionContext EmptyContext = CaptureEmpty();
+
+    private static ExecutionContext CaptureEmpty()
+    {
+        ExecutionContext? empty = null;
+        using (ExecutionContext.SuppressFlow())
+        {
+            var thread = new Thread(() => empty = ExecutionContext.Capture());
+            thread.Start();
+            thread.Join();
+        }
+        return empty ?? throw new InvalidOperationException("A thread started without a flowing context has none to capture.");
     }
 
     private void Drain()
@@ -64,7 +103,7 @@ internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan>
         // A full fence (not a volatile write): the check below must not be read before the flag is cleared.
         // A call posted after the last dequeue may have seen the flag still set; then the check sees it.
         Interlocked.Exchange(ref _draining, 0);
-        if (!_inbox.IsEmpty && Interlocked.Exchange(ref _draining, 1) == 0) scheduler.QueueAction(DrainInbox, this);
+        if (!_inbox.IsEmpty && Interlocked.Exchange(ref _draining, 1) == 0) QueueDrain();
     }
 
     /// <summary>

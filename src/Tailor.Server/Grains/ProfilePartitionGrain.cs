@@ -99,10 +99,14 @@ public sealed partial class ProfilePartitionGrain(
         }
         if (_moved.TryGetValue(id, out var moved)) return new Held(0, moved.Into);
         if (createdByThisCall) return Keep(id, default);
-        if (await store.LoadProfileAsync(Scope, id) is { } saved) return Keep(id, saved.Snapshot);
+        if (await store.ReadSnapshotAsync(Scope, id, (this, id), KeepRead)) return new Held(_profiles.Find(id).Snapshot, Guid.Empty);
         if (await store.FindAliasAsync(Scope, id) is { } into) return MarkMoved(id, into);
         return Keep(id, default);
     }
+
+    /// <summary>Keeps a snapshot read from the store (copied out of the store's memory, no array in between).</summary>
+    private static readonly System.Buffers.ReadOnlySpanAction<byte, (ProfilePartitionGrain Grain, Guid Id)> KeepRead =
+        static (snapshot, read) => read.Grain.Keep(read.Id, snapshot);
 
     /// <summary>Keeps the profile's committed snapshot (empty: it has no state) as resident.</summary>
     private Held Keep(Guid id, ReadOnlySpan<byte> snapshot) => new(_profiles.Set(id, snapshot, NowS), Guid.Empty);

@@ -65,7 +65,8 @@ public static class ServerSetup
             };
             return result.ExecuteAsync(context);
         }));
-        app.UseForwardedHeaders();
+        // Without trusted proxies the middleware would believe no header, yet cost objects on every request.
+        if (app.Services.GetRequiredService<IOptions<TailorOptions>>().Value.TrustedProxies.Count > 0) app.UseForwardedHeaders();
         app.MapPersonalizationApi();
         app.MapAccountsApi();
         app.MapConfigApi();
