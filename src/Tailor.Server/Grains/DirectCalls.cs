@@ -61,7 +61,8 @@ internal sealed class DirectCalls(IWorkItemScheduler scheduler, Action<TimeSpan>
     /// <summary>
     /// Queues the inbox's drain from an empty execution context: Orleans suppresses the caller's context
     /// when it queues a work item, which copies a context that holds anything (Kestrel's connection log
-    /// scope), twice per call. The drain runs the grain's calls, which take nothing from the caller's context.
+    /// scope): once for each of a personalization's two direct calls. The drain runs the grain's calls,
+    /// which take nothing from the caller's context.
     /// </summary>
     private void QueueDrain()
     {
