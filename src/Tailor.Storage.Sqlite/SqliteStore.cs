@@ -527,8 +527,8 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     // ---- profiles and identities -----------------------------------------------------------------
 
     public ValueTask<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(HotReaders.LoadProfile.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
-            .First(r => new ProfileRecord(r.Id(0), r.Int64(1), r.Blob(2))));
+        ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
+            .First(r => new ProfileRecord(profileId, r.Int64(1), r.Blob(0))));
 
     public ValueTask<bool> ReadSnapshotAsync<TArg>(AudienceScope scope, Guid profileId, TArg arg, System.Buffers.ReadOnlySpanAction<byte, TArg> read, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId).TryFirstBlob(0, arg, read));
@@ -543,16 +543,13 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     /// </summary>
     private sealed class ReaderStatements(SqliteConnection connection) : IDisposable
     {
-        public RawStatement LoadProfile { get; } = new(connection,
-            "SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = ?1 AND audience = ?2 AND id = ?3");
         public RawStatement LoadSnapshot { get; } = new(connection,
-            "SELECT snapshot FROM profiles WHERE account_id = ?1 AND audience = ?2 AND id = ?3");
+            "SELECT snapshot, applied_seq FROM profiles WHERE account_id = ?1 AND audience = ?2 AND id = ?3");
         public RawStatement FindAlias { get; } = new(connection,
             "SELECT to_id FROM aliases WHERE account_id = ?1 AND audience = ?2 AND from_id = ?3");
 
         public void Dispose()
         {
-            LoadProfile.Dispose();
             LoadSnapshot.Dispose();
             FindAlias.Dispose();
             connection.Dispose();
