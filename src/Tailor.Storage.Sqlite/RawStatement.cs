@@ -59,6 +59,12 @@ internal sealed class RawStatement : IDisposable
         return this;
     }
 
+    public RawStatement BindNull(int index)
+    {
+        Check(raw.sqlite3_bind_null(_statement, index));
+        return this;
+    }
+
     /// <summary>Runs a statement that returns no rows.</summary>
     public void Run()
     {

@@ -96,6 +96,15 @@ internal static class Schema
         CREATE INDEX IF NOT EXISTS audit_by_account ON audit_log (account_id, id);
         -- The log position of the last commit without an event (profile import), so that sequence
         -- numbers never go back after a restart.
+        -- Changes committed with the log but not yet written into profiles, identities, aliases and
+        -- lookup_keys (the store writes them behind, every 10 s by default); see docs/operations.md.
+        CREATE TABLE IF NOT EXISTS pending_changes (
+            seq INTEGER PRIMARY KEY,
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            profile_id BLOB NOT NULL,
+            snapshot BLOB NOT NULL,
+            effects BLOB);
         CREATE TABLE IF NOT EXISTS log_state (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             last_seq INTEGER NOT NULL);

@@ -9,17 +9,19 @@ namespace Tailor.Storage.Sqlite;
 /// so a committed transaction is on disk. Batches are committed by one writer connection; reads use
 /// pooled connections and see committed data only.
 /// </summary>
-public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDisposable
+public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDisposable
 {
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
     private readonly Lock _writerLock = new();
 
     /// <param name="walRestartFrames">WAL size (in frames of one page) from which <see cref="Maintain"/> makes the WAL start over.</param>
-    public SqliteStore(string path, int walRestartFrames = DefaultWalRestartFrames)
+    /// <param name="writeBehindAfter">How long committed changes may wait to be written into the profile tables (<see cref="DefaultWriteBehindAfter"/>).</param>
+    public SqliteStore(string path, int walRestartFrames = DefaultWalRestartFrames, TimeSpan? writeBehindAfter = null)
     {
         Path = path;
         _walRestartFrames = walRestartFrames;
+        WriteBehindAfter = writeBehindAfter ?? DefaultWriteBehindAfter;
         // Readers: pooled, waiting up to 30 s on a lock (DefaultTimeout), nothing to set per open.
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, ForeignKeys = true }.ToString();
         _hotReaders = new ThreadLocal<ReaderStatements>(() => new ReaderStatements(Open()), trackAllValues: true);
@@ -38,6 +40,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         // pager_end_transaction truncates the cache back): about 1.4 ms per commit at 128 MiB.
         Execute(_writer, $"PRAGMA cache_size=-{WriterCacheKiB};");
         Migrate(path);
+        RecoverPending();
     }
 
     private void Migrate(string path)
@@ -269,13 +272,14 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             {
                 WriteBatch(statements, items, firstSeq);
                 statements.Commit.Run();
-                return PagesWrittenSinceLastAsked();
             }
             catch
             {
                 if (raw.sqlite3_get_autocommit(_writer.Handle) == 0) statements.Rollback.Run();
                 throw;
             }
+            for (var i = 0; i < items.Count; i++) _pending.Add(items[i], firstSeq + i);
+            return PagesWrittenSinceLastAsked();
         }
     }
 
@@ -286,6 +290,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         return ok == raw.SQLITE_OK ? written : 0;
     }
 
+    /// <summary>The batch's events and its changes' pending rows (the profile tables get them later, <see cref="WriteBehind"/>).</summary>
     private static void WriteBatch(BatchStatements statements, IReadOnlyList<WriteItem> items, long firstSeq)
     {
         var seq = firstSeq;
@@ -300,23 +305,8 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             else
                 statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table).Bind(5, item.Uuid)
                     .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body.Value.Span).Run();
-            statements.UpsertProfile.Bind(1, account).Bind(2, audience).Bind(3, profileId).Bind(4, seq).BindBlob(5, item.Snapshot.Span).Run();
-            // Indexed loops: the lists are arrays behind an interface, whose enumerator would be an object per item.
-            var upserted = item.IdentitiesUpserted;
-            for (var u = 0; u < upserted.Count; u++)
-                statements.UpsertIdentity.Bind(1, account).Bind(2, audience).Bind(3, upserted[u].Key).Bind(4, upserted[u].Value).Bind(5, upserted[u].ProfileId).Run();
-            var deleted = item.IdentitiesDeleted;
-            for (var d = 0; d < deleted.Count; d++)
-                statements.DeleteIdentity.Bind(1, account).Bind(2, audience).Bind(3, deleted[d].Key).Bind(4, deleted[d].Value).Run();
-            foreach (var merged in item.MergedProfiles)
-            {
-                statements.DeleteProfile.Bind(1, account).Bind(2, audience).Bind(3, merged).Run();
-                statements.InsertAlias.Bind(1, account).Bind(2, audience).Bind(3, merged).Bind(4, profileId).Run();
-                // Earlier aliases to the merged profile now lead to the survivor directly.
-                statements.RetargetAliases.Bind(1, account).Bind(2, audience).Bind(3, merged).Bind(4, profileId).Run();
-            }
-            foreach (var key in item.LookupKeys)
-                statements.UpsertLookupKey.Bind(1, account).Bind(2, audience).BindBlob(3, key).Bind(4, profileId).Run();
+            var pending = statements.InsertPending.Bind(1, seq).Bind(2, account).Bind(3, audience).Bind(4, profileId).BindBlob(5, item.Snapshot.Span);
+            (ChangeEffects.Any(item) ? pending.BindBlob(6, ChangeEffects.Encode(item)) : pending.BindNull(6)).Run();
             seq++;
         }
         if (lastWithoutEvent > 0) statements.SetLastSeq.Bind(1, lastWithoutEvent).Run();
@@ -346,13 +336,16 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
         public RawStatement UpsertLookupKey { get; } = new(connection,
             "INSERT OR IGNORE INTO lookup_keys (account_id, audience, key, profile_id) VALUES (?1, ?2, ?3, ?4)");
+        public RawStatement InsertPending { get; } = new(connection,
+            "INSERT INTO pending_changes (seq, account_id, audience, profile_id, snapshot, effects) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        public RawStatement DeletePending { get; } = new(connection, "DELETE FROM pending_changes WHERE seq <= ?1");
         public RawStatement SetLastSeq { get; } = new(connection,
             "INSERT OR REPLACE INTO log_state (id, last_seq) VALUES (1, ?1)");
         public RawStatement Begin { get; } = new(connection, "BEGIN IMMEDIATE");
         public RawStatement Commit { get; } = new(connection, "COMMIT");
         public RawStatement Rollback { get; } = new(connection, "ROLLBACK");
 
-        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, SetLastSeq, Begin, Commit, Rollback];
+        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, InsertPending, DeletePending, SetLastSeq, Begin, Commit, Rollback];
     }
 
     /// <summary>
@@ -372,6 +365,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         if (Interlocked.Exchange(ref _maintaining, 1) == 1) return;
         try
         {
+            WriteBehindIfDue();
             using var connection = Open();
             var (frames, copied) = Checkpoint(connection);
             if (frames < _walRestartFrames)
@@ -526,15 +520,19 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
 
     // ---- profiles and identities -----------------------------------------------------------------
 
+    // Changes not yet written behind are in memory: a profile's reads look there first.
+
     public ValueTask<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
+        _pending.TryGet(new(scope.AccountId, scope.Audience, profileId), out var pending) != PendingChanges.Found.No ? ValueTask.FromResult(pending) : ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
             .First(r => new ProfileRecord(profileId, r.Int64(1), r.Blob(0))));
 
     public ValueTask<bool> ReadSnapshotAsync<TArg>(AudienceScope scope, Guid profileId, TArg arg, System.Buffers.ReadOnlySpanAction<byte, TArg> read, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId).TryFirstBlob(0, arg, read));
+        _pending.TryRead(new(scope.AccountId, scope.Audience, profileId), arg, read) is var found && found != PendingChanges.Found.No
+            ? ValueTask.FromResult(found == PendingChanges.Found.Yes)
+            : ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId).TryFirstBlob(0, arg, read));
 
     public ValueTask<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        ValueTask.FromResult(HotReaders.FindAlias.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
+        _pending.Alias(new(scope.AccountId, scope.Audience, profileId)) is { } pending ? ValueTask.FromResult<Guid?>(pending) : ValueTask.FromResult(HotReaders.FindAlias.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
             .First(r => (Guid?)r.Id(0)));
 
     /// <summary>
@@ -572,12 +570,17 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
             }, ("$a", scope.AccountId), ("$aud", scope.Audience));
     }
 
-    public Task<int> CountIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default) =>
-        ReadAsync("SELECT COUNT(*) FROM identities WHERE account_id = $a AND audience = $aud",
+    public Task<int> CountIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default)
+    {
+        WriteBehind();
+        return ReadAsync("SELECT COUNT(*) FROM identities WHERE account_id = $a AND audience = $aud",
             r => r.Read() ? r.GetInt32(0) : 0, cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience));
+    }
 
     public Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default)
     {
+        // Written over the tables: what is pending for them goes first, or it would overwrite these later.
+        WriteBehind();
         Write((_, _) =>
         {
             var statements = _statements ??= new BatchStatements(_writer);
@@ -595,26 +598,35 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     // The profile and every profile merged into it (aliases always name the final survivor).
     private const string ProfileAndMerged = "(profile_id = $id OR profile_id IN (SELECT from_id FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id))";
 
-    public Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) => Task.FromResult(Write((c, t) =>
+    public Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
     {
-        int Run(string sql)
+        // Erased from the tables: nothing of the profile may still be pending, or writing it behind would bring it back.
+        WriteBehind();
+        return Task.FromResult(Write((c, t) =>
         {
-            using var command = Command(c, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
-            command.Transaction = t;
-            return command.ExecuteNonQuery();
-        }
-        var events = Run($"DELETE FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
-        Run($"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
-        Run("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND profile_id = $id");
-        Run("DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id");
-        Run("DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id");
-        return events;
-    }));
+            int Run(string sql)
+            {
+                using var command = Command(c, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+                command.Transaction = t;
+                return command.ExecuteNonQuery();
+            }
+            var events = Run($"DELETE FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
+            Run($"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
+            Run("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND profile_id = $id");
+            Run("DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id");
+            Run("DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id");
+            return events;
+        }));
+    }
 
-    public Task<IReadOnlyList<EventRecord>> ReadProfileEventsAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        ReadAsync<IReadOnlyList<EventRecord>>(
+    public Task<IReadOnlyList<EventRecord>> ReadProfileEventsAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
+    {
+        // The profiles merged into this one are found through the aliases table.
+        if (_pending.AnyMerges) WriteBehind();
+        return ReadAsync<IReadOnlyList<EventRecord>>(
             $"SELECT seq, account_id, db, tbl, uuid, time, profile_id, body FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged} ORDER BY seq",
             r => All(r, ReadEvent), cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+    }
 
     public IEnumerable<ProfileRecord> ScanProfiles(AudienceScope scope) =>
         Scan("SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $a AND audience = $aud ORDER BY id",
@@ -633,9 +645,10 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
         Scan("SELECT value, profile_id FROM identities WHERE account_id = $a AND audience = $aud AND key = $k",
             r => (r.GetString(0), Id(r, 1)), ("$a", scope.AccountId), ("$aud", scope.Audience), ("$k", key));
 
-    /// <summary>Streams rows from one read transaction (a consistent snapshot however long the scan takes).</summary>
+    /// <summary>Streams rows from one read transaction (a consistent snapshot however long the scan takes), once everything pending is written behind.</summary>
     private IEnumerable<T> Scan<T>(string sql, Func<SqliteDataReader, T> row, params (string, object?)[] parameters)
     {
+        WriteBehind();
         using var connection = Open();
         using var transaction = connection.BeginTransaction(deferred: true);
         using var command = Command(connection, sql, parameters);
@@ -649,7 +662,7 @@ public sealed class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDi
     /// <summary>Idempotent: the host disposes this once per interface it is registered under.</summary>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        if (!WriteBehindBeforeClosing()) return;
         if (_statements is not null)
             foreach (var command in _statements.All) command.Dispose();
         foreach (var readers in _hotReaders.Values) readers.Dispose();

@@ -125,7 +125,8 @@ public static class ServerSetup
             }
         });
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new SqliteStore(Path.Combine(DataDirectory(sp), "tailor.db")));
+        services.AddSingleton(sp => new SqliteStore(Path.Combine(DataDirectory(sp), "tailor.db"),
+            writeBehindAfter: sp.GetRequiredService<IOptions<TailorOptions>>().Value.WriteBehindAfter));
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IProfileStore>(sp => sp.GetRequiredService<SqliteStore>());

@@ -22,6 +22,14 @@ public sealed class TailorOptions
     [Range(1, 100_000)]
     public int GroupCommitMaxBatch { get; set; } = 2048;
 
+    /// <summary>
+    /// How long committed profile changes may wait before the store writes them into its profile tables
+    /// (until then they are in the log's pending rows and in memory). Longer: a profile changed again
+    /// meanwhile is written once, fewer pages per event; a restart after a crash has more to write first.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan WriteBehindAfter { get; set; } = Tailor.Storage.Sqlite.SqliteStore.DefaultWriteBehindAfter;
+
     /// <summary>Profiles idle this long are deactivated (their state is in the store).</summary>
     [Range(typeof(TimeSpan), "00:00:05", "1.00:00:00")]
     public TimeSpan IdleProfileTimeout { get; set; } = TimeSpan.FromMinutes(10);

@@ -1,0 +1,152 @@
+using Microsoft.Data.Sqlite;
+using Tailor.Storage;
+using Tailor.Storage.Sqlite;
+
+namespace Tailor.Server.Tests;
+
+/// <summary>
+/// The embedded store writes profiles, identities, merges and lookup keys behind the log: reads see
+/// every committed change at once, the tables get each profile's latest state, and a crash before the
+/// write-behind loses nothing.
+/// </summary>
+public sealed class WriteBehindTests : IDisposable
+{
+    private readonly string _directory = TestDirectories.New("tailor-behind-");
+    private readonly AudienceScope _scope = new(1, "customers");
+    private string Path => System.IO.Path.Combine(_directory, "tailor.db");
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    /// <summary>Never written behind on its own during a test.</summary>
+    private SqliteStore Open(string? path = null) => new(path ?? Path, writeBehindAfter: TimeSpan.FromHours(1));
+
+    private WriteItem Change(Guid profile, byte version, IdentityRecord[]? upserted = null, (string, string)[]? deleted = null, Guid[]? merged = null, byte[][]? keys = null) =>
+        new()
+        {
+            Scope = _scope,
+            Database = "web",
+            Table = "pageviews",
+            Uuid = Guid.NewGuid().ToString(),
+            Body = """{"td_path":"/shoes"}"""u8.ToArray(),
+            ProfileId = profile,
+            Snapshot = new byte[] { version, version, version },
+            IdentitiesUpserted = upserted ?? [],
+            IdentitiesDeleted = deleted ?? [],
+            MergedProfiles = merged ?? [],
+            LookupKeys = keys ?? [],
+        };
+
+    /// <summary>The files as a crash would leave them: the store is still open and has written nothing behind.</summary>
+    private string CrashImage()
+    {
+        var copy = System.IO.Path.Combine(_directory, "crashed.db");
+        File.Copy(Path, copy);
+        File.Copy(Path + "-wal", copy + "-wal");
+        return copy;
+    }
+
+    /// <summary>A survivor, a profile merged into it, identifiers moved and evicted, a lookup key: the changes of one store.</summary>
+    private async Task<(Guid Survivor, Guid Merged, byte[] Key)> CommitHistory(SqliteStore store)
+    {
+        var (survivor, merged) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var key = Enumerable.Range(1, 16).Select(i => (byte)i).ToArray();
+        store.CommitBatch([
+            Change(merged, 1, upserted: [new("email", "a@example.com", merged), new("td_client_id", "m", merged)]),
+            Change(survivor, 1, upserted: [new("td_client_id", "s", survivor), new("td_client_id", "old", survivor)]),
+        ], 1);
+        store.WriteBehind();
+        store.CommitBatch([
+            Change(survivor, 2, upserted: [new("email", "a@example.com", survivor), new("td_client_id", "m", survivor)], merged: [merged], keys: [key]),
+            Change(survivor, 3, deleted: [("td_client_id", "old")]),
+        ], 3);
+        Assert.Equal(4, await store.LastSeqAsync());
+        return (survivor, merged, key);
+    }
+
+    private async Task AssertHistory(SqliteStore store, Guid survivor, Guid merged, byte[] key)
+    {
+        var profile = await store.LoadProfileAsync(_scope, survivor);
+        Assert.Equal([3, 3, 3], profile!.Snapshot);
+        Assert.Equal(4, profile.AppliedSeq);
+        Assert.Null(await store.LoadProfileAsync(_scope, merged));
+        Assert.False(await store.ReadSnapshotAsync(_scope, merged, 0, (_, _) => throw new InvalidOperationException("merged away")));
+        Assert.Equal(survivor, await store.FindAliasAsync(_scope, merged));
+        Assert.Equal(
+            [("email", "a@example.com", survivor), ("td_client_id", "m", survivor), ("td_client_id", "s", survivor)],
+            store.ScanIdentities(_scope).Select(i => (i.Key, i.Value, i.ProfileId)).Order());
+        Assert.Equal([(key, survivor)], store.ScanLookupKeys(_scope).Select(k => (k.Key, k.ProfileId)));
+        Assert.Equal([survivor], store.ScanProfiles(_scope).Select(p => p.Id));
+    }
+
+    [Fact]
+    public async Task Committed_changes_are_read_before_they_are_written_behind_and_the_same_after()
+    {
+        using var store = Open();
+        var (survivor, merged, key) = await CommitHistory(store);
+
+        // Read before the write-behind: from memory.
+        var profile = await store.LoadProfileAsync(_scope, survivor);
+        Assert.Equal([3, 3, 3], profile!.Snapshot);
+        byte[]? handed = null;
+        Assert.True(await store.ReadSnapshotAsync(_scope, survivor, 0, (bytes, _) => handed = bytes.ToArray()));
+        Assert.Equal([3, 3, 3], handed);
+        Assert.Null(await store.LoadProfileAsync(_scope, merged));
+        Assert.Equal(survivor, await store.FindAliasAsync(_scope, merged));
+
+        // The scans write everything behind first, and then the tables hold the latest state.
+        await AssertHistory(store, survivor, merged, key);
+        store.Dispose();
+        using var reopened = Open();
+        await AssertHistory(reopened, survivor, merged, key);
+    }
+
+    [Fact]
+    public async Task A_crash_before_the_write_behind_loses_no_committed_change()
+    {
+        using var store = Open();
+        var (survivor, merged, key) = await CommitHistory(store);
+        var crashed = CrashImage();
+
+        using (var recovered = Open(crashed))
+        {
+            // Only the hot reads first: they must find the changes whether or not the scans below wrote them.
+            Assert.Equal([3, 3, 3], (await recovered.LoadProfileAsync(_scope, survivor))!.Snapshot);
+            Assert.Equal(survivor, await recovered.FindAliasAsync(_scope, merged));
+            await AssertHistory(recovered, survivor, merged, key);
+            // The log goes on after the recovered changes.
+            recovered.CommitBatch([Change(survivor, 5)], 5);
+        }
+        SqliteConnection.ClearAllPools();
+        using var again = Open(crashed);
+        Assert.Equal([5, 5, 5], (await again.LoadProfileAsync(_scope, survivor))!.Snapshot);
+        Assert.Equal(5, await again.LastSeqAsync());
+    }
+
+    [Fact]
+    public async Task A_profile_changed_many_times_keeps_its_latest_state_and_an_erased_one_does_not_come_back()
+    {
+        using var store = Open();
+        var (kept, erased) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        var seq = 1L;
+        for (byte version = 1; version <= 50; version++)
+            store.CommitBatch([Change(kept, version), Change(erased, version, upserted: version == 1 ? [new("email", "gone@example.com", erased)] : null)], (seq += 2) - 2);
+
+        // Erasing writes behind first: afterwards nothing pending may restore the profile or its identifier.
+        await store.EraseProfileAsync(_scope, erased);
+        store.WriteBehind();
+        Assert.Null(await store.LoadProfileAsync(_scope, erased));
+        Assert.Empty(store.ScanIdentities(_scope));
+        var profile = await store.LoadProfileAsync(_scope, kept);
+        Assert.Equal([50, 50, 50], profile!.Snapshot);
+        Assert.Equal(99, profile.AppliedSeq);
+
+        store.Dispose();
+        using var reopened = Open();
+        Assert.Null(await reopened.LoadProfileAsync(_scope, erased));
+        Assert.Equal([50, 50, 50], (await reopened.LoadProfileAsync(_scope, kept))!.Snapshot);
+    }
+}
