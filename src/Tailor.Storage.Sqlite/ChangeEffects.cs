@@ -45,10 +45,13 @@ internal static class ChangeEffects
         return stream.ToArray();
     }
 
-    /// <summary>A change read back from its row, as the write item it was committed as (without its event, which the log holds).</summary>
-    public static WriteItem Decode(AudienceScope scope, Guid profileId, byte[] snapshot, byte[]? effects)
+    /// <summary>
+    /// A change read back from its row, as the write item it was committed as, without its event (the log
+    /// holds it) or its snapshot (the row does, and <see cref="PendingChanges"/> keeps only its position).
+    /// </summary>
+    public static WriteItem Decode(AudienceScope scope, Guid profileId, byte[]? effects)
     {
-        if (effects is null) return new WriteItem { Scope = scope, Body = null, ProfileId = profileId, Snapshot = snapshot };
+        if (effects is null) return new WriteItem { Scope = scope, Body = null, ProfileId = profileId, Snapshot = ReadOnlyMemory<byte>.Empty };
         using var reader = new BinaryReader(new MemoryStream(effects));
         var version = reader.ReadByte();
         if (version != Version) throw new InvalidDataException($"pending change of profile {profileId}: effects version {version}, this build reads {Version}");
@@ -65,7 +68,7 @@ internal static class ChangeEffects
             Scope = scope,
             Body = null,
             ProfileId = profileId,
-            Snapshot = snapshot,
+            Snapshot = ReadOnlyMemory<byte>.Empty,
             IdentitiesUpserted = upserted,
             IdentitiesDeleted = deleted,
             MergedProfiles = merged,

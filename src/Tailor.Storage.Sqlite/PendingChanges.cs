@@ -4,46 +4,44 @@ namespace Tailor.Storage.Sqlite;
 
 /// <summary>
 /// The committed changes that the profile tables do not hold yet (they are written behind, see
-/// <see cref="SqliteStore.WriteBehind"/>), coalesced as the tables will hold them: each profile's
-/// latest snapshot (or its removal by a merge), each identifier's latest owner (or its removal), the
-/// merges in order, the lookup keys. Their durable copy is the <c>pending_changes</c> table, written in
-/// the log's own transaction. Two generations: the one commits add to, and the one being written
-/// behind; reads look in both, newest first, before the tables. Thread-safe.
+/// <see cref="SqliteStore.WriteBehind"/>), coalesced as the tables will hold them: for each profile
+/// the log position of its latest change (whose <c>pending_changes</c> row holds the snapshot), or its
+/// removal by a merge; each identifier's latest owner, or its removal; the merges in order; the lookup
+/// keys. Their durable copy is the <c>pending_changes</c> table, written in the log's own transaction.
+/// Two generations: the one commits add to, and the one being written behind; reads look in both,
+/// newest first, before the tables. Thread-safe.
 /// </summary>
 internal sealed class PendingChanges
 {
     internal readonly record struct ProfileKey(long Account, string Audience, Guid Id);
     internal readonly record struct IdentityKey(long Account, string Audience, string Key, string Value);
 
-    internal enum Found { No, Removed, Yes }
+    /// <summary>A profile's pending state: the log position of its latest snapshot, or removed (merged into another).</summary>
+    internal readonly record struct ProfileChange(long Seq, bool Removed);
 
-    internal sealed class Generation
+    /// <summary>Sharded: the log's writer adds to them, and one large dictionary doubling at once would hold it up.</summary>
+    internal sealed class Generation(int capacity)
     {
-        /// <summary>A null snapshot: the profile was merged into another, its row goes.</summary>
-        public Dictionary<ProfileKey, (long Seq, byte[]? Snapshot)> Profiles { get; } = [];
+        public ShardedDictionary<ProfileKey, ProfileChange> Profiles { get; } = new(capacity);
         /// <summary>A null profile: the identifier was evicted, its row goes.</summary>
-        public Dictionary<IdentityKey, Guid?> Identities { get; } = [];
+        public ShardedDictionary<IdentityKey, Guid?> Identities { get; } = new(capacity);
         public List<(ProfileKey Merged, Guid Into)> Merges { get; } = [];
         /// <summary>The merges as the aliases table will have them (earlier aliases to a merged profile lead on to its survivor).</summary>
         public Dictionary<ProfileKey, Guid> Aliases { get; } = [];
         public List<(ProfileKey Profile, byte[] Key)> LookupKeys { get; } = [];
-        /// <summary>The last change's log position: the generation holds every change up to it since the one before.</summary>
+        /// <summary>The generation holds every change from FirstSeq to LastSeq, each a row of <c>pending_changes</c>.</summary>
+        public long FirstSeq { get; private set; }
         public long LastSeq { get; private set; }
         public long FirstAdded { get; private set; }
         public int Changes { get; private set; }
 
         public void Add(WriteItem item, long seq)
         {
-            if (Changes++ == 0) FirstAdded = Stopwatch.GetTimestamp();
+            if (Changes++ == 0) (FirstAdded, FirstSeq) = (Stopwatch.GetTimestamp(), seq);
             LastSeq = seq;
             var (account, audience) = (item.Scope.AccountId, item.Scope.Audience);
             var key = new ProfileKey(account, audience, item.ProfileId);
-            ref var entry = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(Profiles, key, out _);
-            // The array is reused when the size is the same (it often is): readers copy out under the lock.
-            var snapshot = item.Snapshot.Span;
-            var bytes = entry.Snapshot is { } held && held.Length == snapshot.Length ? held : new byte[snapshot.Length];
-            snapshot.CopyTo(bytes);
-            entry = (seq, bytes);
+            Profiles[key] = new ProfileChange(seq, Removed: false);
             for (var i = 0; i < item.IdentitiesUpserted.Count; i++)
             {
                 var identity = item.IdentitiesUpserted[i];
@@ -54,7 +52,7 @@ internal sealed class PendingChanges
             for (var i = 0; i < item.MergedProfiles.Count; i++)
             {
                 var merged = new ProfileKey(account, audience, item.MergedProfiles[i]);
-                Profiles[merged] = (seq, null);
+                Profiles[merged] = new ProfileChange(seq, Removed: true);
                 Merges.Add((merged, item.ProfileId));
                 foreach (var (from, to) in Aliases)
                     if (to == merged.Id && from.Account == account && from.Audience == audience) Aliases[from] = item.ProfileId;
@@ -65,13 +63,14 @@ internal sealed class PendingChanges
     }
 
     private readonly Lock _lock = new();
-    private Generation _active = new();
+    private Generation _active = new(0);
     private Generation? _writing;
 
-    /// <summary>Adds a committed change (the log's writer, in log order).</summary>
-    public void Add(WriteItem item, long seq)
+    /// <summary>Adds committed changes, at log positions <paramref name="firstSeq"/>, <paramref name="firstSeq"/>+1, ... (the log's writer, in log order).</summary>
+    public void Add(IReadOnlyList<WriteItem> items, long firstSeq)
     {
-        lock (_lock) _active.Add(item, seq);
+        lock (_lock)
+            for (var i = 0; i < items.Count; i++) _active.Add(items[i], firstSeq + i);
     }
 
     /// <summary>Whether the changes added since the last write-behind are as many as <paramref name="most"/>, or the first of them is as old as <paramref name="after"/>.</summary>
@@ -79,6 +78,15 @@ internal sealed class PendingChanges
     {
         lock (_lock)
             return _writing is not null || _active.Changes > 0 && (_active.Changes >= most || Stopwatch.GetElapsedTime(_active.FirstAdded) >= after);
+    }
+
+    /// <summary>Changes added since the last write-behind started.</summary>
+    public int Added
+    {
+        get
+        {
+            lock (_lock) return _active.Changes;
+        }
     }
 
     public bool AnyMerges
@@ -90,16 +98,19 @@ internal sealed class PendingChanges
     }
 
     /// <summary>
-    /// The generation to write behind: one that failed to be written before, else the changes added so
-    /// far (later ones go to a new generation); null when there are none.
+    /// The generation to write behind: one that failed to be written before (<paramref name="again"/>),
+    /// else the changes added so far (later ones go to a new generation); null when there are none.
     /// </summary>
-    public Generation? StartWriting()
+    public Generation? StartWriting(out bool again)
     {
+        // Made outside the lock (sized as the last one, it may be large), which the log's writer takes.
+        var next = _writing is null ? new Generation(Volatile.Read(ref _active).Changes) : null;
         lock (_lock)
         {
-            if (_writing is not null) return _writing;
+            again = _writing is not null;
+            if (again) return _writing;
             if (_active.Changes == 0) return null;
-            (_writing, _active) = (_active, new Generation());
+            (_writing, _active) = (_active, next!);
             return _writing;
         }
     }
@@ -111,28 +122,13 @@ internal sealed class PendingChanges
             if (_writing == generation) _writing = null;
     }
 
-    /// <summary>Hands a pending snapshot to <paramref name="read"/> (under the lock: the caller copies what it keeps).</summary>
-    public Found TryRead<TArg>(ProfileKey key, TArg arg, System.Buffers.ReadOnlySpanAction<byte, TArg> read)
+    /// <summary>The profile's pending change, if it has one.</summary>
+    public ProfileChange? Find(ProfileKey key)
     {
         lock (_lock)
         {
-            if (!_active.Profiles.TryGetValue(key, out var entry) && _writing?.Profiles.TryGetValue(key, out entry) != true) return Found.No;
-            if (entry.Snapshot is null) return Found.Removed;
-            read(entry.Snapshot, arg);
-            return Found.Yes;
-        }
-    }
-
-    /// <summary>A pending snapshot (a copy) and its log position.</summary>
-    public Found TryGet(ProfileKey key, out ProfileRecord? record)
-    {
-        lock (_lock)
-        {
-            record = null;
-            if (!_active.Profiles.TryGetValue(key, out var entry) && _writing?.Profiles.TryGetValue(key, out entry) != true) return Found.No;
-            if (entry.Snapshot is null) return Found.Removed;
-            record = new ProfileRecord(key.Id, entry.Seq, entry.Snapshot.ToArray());
-            return Found.Yes;
+            if (_active.Profiles.TryGetValue(key, out var change)) return change;
+            return _writing is not null && _writing.Profiles.TryGetValue(key, out change) ? change : null;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
@@ -6,16 +7,18 @@ using SQLitePCL;
 namespace Tailor.Storage.Sqlite;
 
 /// <summary>
-/// Writing profiles behind the log. A commit of the log writes its events and, for each change, one
-/// row of <c>pending_changes</c> (the new snapshot and what else the change did), appended in log
-/// order: a few hundred bytes, where updating the profile and identity tables in place would write a
-/// page of each per change (the rows land on random pages of large B-trees). Every
-/// <see cref="WriteBehindAfter"/> the changes committed since are written into those tables, each
-/// profile and identifier once with its latest state, in key order and in slices of
-/// <see cref="SliceRows"/> rows, each slice its own short transaction between the log's commits; then
-/// their pending rows go. Until then reads find them in memory (<see cref="PendingChanges"/>). After a
-/// crash, opening the file reads the pending rows back and writes them behind first: the tables plus
-/// the pending rows always hold every committed change.
+/// Writing profiles behind the log (DESIGN.md's profile store, "written behind (batched)"). A commit of
+/// the log writes its events and, for each change, one row of <c>pending_changes</c> (the new snapshot
+/// and what else the change did), appended in log order: a few hundred bytes, where updating the
+/// profile and identity tables in place wrote a 4 KiB page of each per change (their rows land on
+/// random pages of large B-trees). A background thread writes the changes into those tables once the
+/// oldest is <see cref="WriteBehindAfter"/> old (or <see cref="MaxPendingChanges"/> are waiting): each
+/// profile and identifier once, with its latest state, in key order, in slices of <see cref="SliceRows"/>
+/// rows. Each slice is a short transaction taken between the log's commits (a commit waiting for the
+/// writer goes first), followed by a rest as long as the slice took; then the pending rows go. Until
+/// then a profile is read from its latest pending row, found through <see cref="PendingChanges"/>.
+/// After a crash, opening the file reads the pending rows back and writes them behind first: the tables
+/// plus the pending rows always hold every committed change.
 /// </summary>
 public sealed partial class SqliteStore
 {
@@ -25,74 +28,117 @@ public sealed partial class SqliteStore
     private static readonly Counter<long> PagesWrittenBehind = Meter.CreateCounter<long>("tailor.store.writebehind.pages", "{page}",
         "Database pages the write-behind's transactions wrote (SQLite: 4 KiB pages into the WAL)");
 
-    /// <summary>10 s: a profile or identifier changed several times in that window is written once.</summary>
-    public static readonly TimeSpan DefaultWriteBehindAfter = TimeSpan.FromSeconds(10);
+    /// <summary>30 s: a profile or identifier changed several times in that window is written once, and so is a page of the table changed several times.</summary>
+    public static readonly TimeSpan DefaultWriteBehindAfter = TimeSpan.FromSeconds(30);
 
-    /// <summary>Written behind sooner once this many changes are pending (bounds their memory, ~400 bytes each).</summary>
-    public const int MaxPendingChanges = 200_000;
+    /// <summary>Written behind sooner once this many changes are pending (bounds their memory, ~100–150 bytes each).</summary>
+    public const int MaxPendingChanges = 500_000;
 
-    /// <summary>Rows per write-behind transaction: the longest the log's writer waits for one.</summary>
-    public const int SliceRows = 256;
+    /// <summary>Rows per write-behind transaction: the log's writer waits for at most one (~64 pages).</summary>
+    public const int SliceRows = 64;
+
+    /// <summary>Pending rows deleted per transaction (a few hundred KB of rows).</summary>
+    private const int DeleteRows = 1024;
+
+    /// <summary>
+    /// The background write-behind rests this many times as long as each slice took: the log's writer
+    /// has the database at least half of the time (writes that must be done now do not rest).
+    /// </summary>
+    private const int RestPerSlice = 1;
+
+    /// <summary>Log commits waiting for the writer connection (<see cref="CommitBatch"/>): a slice waits for them.</summary>
+    private int _logWaiting;
 
     public TimeSpan WriteBehindAfter { get; }
 
     private readonly PendingChanges _pending = new();
     private readonly Lock _writeBehindLock = new();
+    private readonly CancellationTokenSource _closing = new();
+    private Thread? _writeBehindThread;
+    /// <summary>Callers waiting for a write-behind to finish (a scan, an erasure): the one under way stops resting.</summary>
+    private int _hurry;
 
-    /// <summary>Reads the changes a crash left pending back into memory and writes them behind.</summary>
-    private void RecoverPending()
+    /// <summary>Reads the changes a crash left pending back into memory, writes them behind, and starts the background write-behind.</summary>
+    private void StartWriteBehind()
     {
         using (var command = _writer.CreateCommand())
         {
-            command.CommandText = "SELECT seq, account_id, audience, profile_id, snapshot, effects FROM pending_changes ORDER BY seq";
+            command.CommandText = "SELECT seq, account_id, audience, profile_id, effects FROM pending_changes ORDER BY seq";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
                 var scope = new AudienceScope(reader.GetInt64(1), reader.GetString(2));
-                var effects = reader.IsDBNull(5) ? null : (byte[])reader[5];
-                _pending.Add(ChangeEffects.Decode(scope, Id(reader, 3), (byte[])reader[4], effects), reader.GetInt64(0));
+                var effects = reader.IsDBNull(4) ? null : (byte[])reader[4];
+                _pending.Add([ChangeEffects.Decode(scope, Id(reader, 3), effects)], reader.GetInt64(0));
             }
         }
         WriteBehind();
+        _writeBehindThread = new Thread(WriteBehindWhenDue) { Name = "tailor-write-behind", IsBackground = true };
+        _writeBehindThread.Start();
     }
 
-    private void WriteBehindIfDue()
+    private void WriteBehindWhenDue()
     {
-        if (_pending.Due(WriteBehindAfter, MaxPendingChanges)) WriteBehind();
-    }
-
-    /// <summary>
-    /// Writes every change committed so far into the profile tables (see the class comment). Runs beside
-    /// the log's writer; anything that reads the tables directly (scans, erasures, imports) calls it first.
-    /// </summary>
-    public void WriteBehind()
-    {
-        lock (_writeBehindLock)
-            if (_disposed == 0) WriteAllPending();
-    }
-
-    private void WriteAllPending()
-    {
-        // A generation that failed part way is written again whole: each row is its latest state.
-        while (_pending.StartWriting() is { } generation)
+        while (!_closing.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100)))
         {
-            Write(generation);
-            _pending.Written(generation);
+            if (!_pending.Due(WriteBehindAfter, MaxPendingChanges)) continue;
+            try
+            {
+                lock (_writeBehindLock)
+                    if (_disposed == 0) WriteAllPending(rest: true);
+            }
+            catch (SqliteException)
+            {
+                // Retried when next due (the generation stays pending, in memory and in its rows).
+            }
         }
     }
 
     /// <summary>
-    /// Closing: writes what is pending (a failure leaves it in <c>pending_changes</c> for the next open)
-    /// and stops any later write-behind. False when the store was closed already.
+    /// Writes every change committed so far into the profile tables (see the class comment), without
+    /// resting. Anything that reads or changes the tables directly (scans, erasures, imports) calls it first.
+    /// </summary>
+    public void WriteBehind()
+    {
+        Interlocked.Increment(ref _hurry);
+        try
+        {
+            lock (_writeBehindLock)
+                if (_disposed == 0) WriteAllPending(rest: false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _hurry);
+        }
+    }
+
+    /// <summary>Writes behind every change committed before the call (not those committed meanwhile: under load there always are some).</summary>
+    private void WriteAllPending(bool rest)
+    {
+        // A generation that failed part way is written again whole (each row is its latest state), then the changes since.
+        while (_pending.StartWriting(out var again) is { } generation)
+        {
+            Write(generation, rest);
+            _pending.Written(generation);
+            if (!again) return;
+        }
+    }
+
+    /// <summary>
+    /// Closing: stops the background write-behind, writes what is pending (a failure leaves it in
+    /// <c>pending_changes</c> for the next open). False when the store was closed already.
     /// </summary>
     private bool WriteBehindBeforeClosing()
     {
+        if (Volatile.Read(ref _disposed) == 1) return false;
+        _closing.Cancel();
+        _writeBehindThread?.Join();
         lock (_writeBehindLock)
         {
             if (_disposed == 1) return false;
             try
             {
-                WriteAllPending();
+                WriteAllPending(rest: false);
             }
             catch (SqliteException)
             {
@@ -103,35 +149,36 @@ public sealed partial class SqliteStore
         }
     }
 
-    private void Write(PendingChanges.Generation generation)
+    private void Write(PendingChanges.Generation generation, bool rest)
     {
         var statements = _statements ??= new BatchStatements(_writer);
-        var profiles = generation.Profiles.ToArray();
+        var profiles = generation.Profiles.Pairs.ToArray();
         Array.Sort(profiles, (a, b) => CompareProfiles(a.Key, b.Key));
-        var identities = generation.Identities.ToArray();
+        var identities = generation.Identities.Pairs.ToArray();
         Array.Sort(identities, (a, b) => CompareIdentities(a.Key, b.Key));
         for (var start = 0; start < profiles.Length; start += SliceRows)
         {
             var slice = profiles.AsMemory(start, Math.Min(SliceRows, profiles.Length - start));
-            InSliceTransaction(statements, () =>
+            InSliceTransaction(statements, rest, () =>
             {
-                foreach (var (key, (seq, snapshot)) in slice.Span)
-                    if (snapshot is null) statements.DeleteProfile.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Id).Run();
-                    else statements.UpsertProfile.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Id).Bind(4, seq).BindBlob(5, snapshot).Run();
+                foreach (var (key, change) in slice.Span)
+                    if (change.Removed) statements.DeleteProfile.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Id).Run();
+                    else if (!statements.PendingSnapshot.Bind(1, change.Seq).TryFirstBlob(0, (statements, key, change.Seq), UpsertFromPending))
+                        throw new InvalidOperationException($"the pending change {change.Seq} of profile {key.Id} is missing");
             }, slice.Length);
         }
         for (var start = 0; start < identities.Length; start += SliceRows)
         {
             var slice = identities.AsMemory(start, Math.Min(SliceRows, identities.Length - start));
-            InSliceTransaction(statements, () =>
+            InSliceTransaction(statements, rest, () =>
             {
                 foreach (var (key, owner) in slice.Span)
                     if (owner is { } profile) statements.UpsertIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Bind(5, profile).Run();
                     else statements.DeleteIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Run();
             }, slice.Length);
         }
-        // Last, with the merges and lookup keys (few): the pending rows go once everything they hold is in the tables.
-        InSliceTransaction(statements, () =>
+        // The merges in their order (few: one transaction).
+        InSliceTransaction(statements, rest: false, () =>
         {
             foreach (var (merged, into) in generation.Merges)
             {
@@ -139,15 +186,39 @@ public sealed partial class SqliteStore
                 // Earlier aliases to the merged profile now lead to the survivor directly.
                 statements.RetargetAliases.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
             }
-            foreach (var (profile, key) in generation.LookupKeys)
-                statements.UpsertLookupKey.Bind(1, profile.Account).Bind(2, profile.Audience).BindBlob(3, key).Bind(4, profile.Id).Run();
-            statements.DeletePending.Bind(1, generation.LastSeq).Run();
-        }, generation.Merges.Count + generation.LookupKeys.Count);
+        }, generation.Merges.Count);
+        // Lookup keys (an import's: one or more per profile), in key order too.
+        var keys = generation.LookupKeys.ToArray();
+        Array.Sort(keys, (a, b) => CompareLookupKeys(a, b));
+        for (var start = 0; start < keys.Length; start += SliceRows)
+        {
+            var slice = keys.AsMemory(start, Math.Min(SliceRows, keys.Length - start));
+            InSliceTransaction(statements, rest, () =>
+            {
+                foreach (var (profile, key) in slice.Span)
+                    statements.UpsertLookupKey.Bind(1, profile.Account).Bind(2, profile.Audience).BindBlob(3, key).Bind(4, profile.Id).Run();
+            }, slice.Length);
+        }
+        // Last the pending rows, once everything they hold is in the tables.
+        // The generation's changes have the log positions FirstSeq..LastSeq, each one row.
+        for (var upTo = generation.FirstSeq + DeleteRows - 1; ; upTo += DeleteRows)
+        {
+            var bound = Math.Min(upTo, generation.LastSeq);
+            InSliceTransaction(statements, rest, () => statements.DeletePending.Bind(1, bound).Run(), 0);
+            if (bound == generation.LastSeq) break;
+        }
     }
 
-    /// <summary>One write-behind transaction, taken between two of the log's commits.</summary>
-    private void InSliceTransaction(BatchStatements statements, Action write, int rows)
+    /// <summary>The profile's row from its pending row's snapshot, bound where SQLite holds it.</summary>
+    private static readonly System.Buffers.ReadOnlySpanAction<byte, (BatchStatements Statements, PendingChanges.ProfileKey Key, long Seq)> UpsertFromPending =
+        static (snapshot, p) => p.Statements.UpsertProfile.Bind(1, p.Key.Account).Bind(2, p.Key.Audience).Bind(3, p.Key.Id).Bind(4, p.Seq).BindBlob(5, snapshot).Run();
+
+    /// <summary>One write-behind transaction, taken between two of the log's commits; then, resting, it leaves the database to the log a while.</summary>
+    private void InSliceTransaction(BatchStatements statements, bool rest, Action write, int rows)
     {
+        // The log goes first: a commit waiting for the writer connection gets it before the next slice.
+        while (Volatile.Read(ref _logWaiting) > 0) Thread.Yield();
+        var started = Stopwatch.GetTimestamp();
         lock (_writerLock)
         {
             PagesWrittenSinceLastAsked();
@@ -165,6 +236,9 @@ public sealed partial class SqliteStore
             PagesWrittenBehind.Add(PagesWrittenSinceLastAsked());
         }
         RowsWrittenBehind.Add(rows);
+        // Not while someone waits for the write-behind, nor once changes pile up faster than it writes them.
+        if (rest && Volatile.Read(ref _hurry) == 0 && _pending.Added < MaxPendingChanges / 2)
+            _closing.Token.WaitHandle.WaitOne(Stopwatch.GetElapsedTime(started) * RestPerSlice);
     }
 
     /// <summary>The primary key's order (account, audience, id as its 16 stored bytes): a slice's rows are neighbours in the table.</summary>
@@ -180,6 +254,12 @@ public sealed partial class SqliteStore
         Span<byte> bytes = stackalloc byte[16];
         id.TryWriteBytes(bytes, bigEndian: true, out _);
         return BinaryPrimitives.ReadUInt128BigEndian(bytes);
+    }
+
+    private static int CompareLookupKeys((PendingChanges.ProfileKey Profile, byte[] Key) a, (PendingChanges.ProfileKey Profile, byte[] Key) b)
+    {
+        var order = CompareProfiles(a.Profile, b.Profile);
+        return order != 0 ? order : a.Key.AsSpan().SequenceCompareTo(b.Key);
     }
 
     private static int CompareIdentities(PendingChanges.IdentityKey a, PendingChanges.IdentityKey b)

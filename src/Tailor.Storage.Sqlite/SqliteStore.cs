@@ -40,7 +40,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         // pager_end_transaction truncates the cache back): about 1.4 ms per commit at 128 MiB.
         Execute(_writer, $"PRAGMA cache_size=-{WriterCacheKiB};");
         Migrate(path);
-        RecoverPending();
+        StartWriteBehind();
     }
 
     private void Migrate(string path)
@@ -261,8 +261,10 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
 
     public int CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq)
     {
+        Interlocked.Increment(ref _logWaiting);
         lock (_writerLock)
         {
+            Interlocked.Decrement(ref _logWaiting);
             var statements = _statements ??= new BatchStatements(_writer);
             // The transaction through the C API too: Microsoft.Data.Sqlite's makes a command, a reader and
             // their statements for BEGIN and COMMIT, on every batch.
@@ -278,7 +280,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
                 if (raw.sqlite3_get_autocommit(_writer.Handle) == 0) statements.Rollback.Run();
                 throw;
             }
-            for (var i = 0; i < items.Count; i++) _pending.Add(items[i], firstSeq + i);
+            _pending.Add(items, firstSeq);
             return PagesWrittenSinceLastAsked();
         }
     }
@@ -314,6 +316,8 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
 
     private BatchStatements? _statements;
 
+    private const string PendingSnapshotSql = "SELECT snapshot FROM pending_changes WHERE seq = ?1";
+
     /// <summary>The write path's statements, prepared once for the writer connection's lifetime.</summary>
     private sealed class BatchStatements(SqliteConnection connection)
     {
@@ -339,13 +343,14 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         public RawStatement InsertPending { get; } = new(connection,
             "INSERT INTO pending_changes (seq, account_id, audience, profile_id, snapshot, effects) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
         public RawStatement DeletePending { get; } = new(connection, "DELETE FROM pending_changes WHERE seq <= ?1");
+        public RawStatement PendingSnapshot { get; } = new(connection, PendingSnapshotSql);
         public RawStatement SetLastSeq { get; } = new(connection,
             "INSERT OR REPLACE INTO log_state (id, last_seq) VALUES (1, ?1)");
         public RawStatement Begin { get; } = new(connection, "BEGIN IMMEDIATE");
         public RawStatement Commit { get; } = new(connection, "COMMIT");
         public RawStatement Rollback { get; } = new(connection, "ROLLBACK");
 
-        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, InsertPending, DeletePending, SetLastSeq, Begin, Commit, Rollback];
+        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, InsertPending, DeletePending, PendingSnapshot, SetLastSeq, Begin, Commit, Rollback];
     }
 
     /// <summary>
@@ -365,7 +370,6 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         if (Interlocked.Exchange(ref _maintaining, 1) == 1) return;
         try
         {
-            WriteBehindIfDue();
             using var connection = Open();
             var (frames, copied) = Checkpoint(connection);
             if (frames < _walRestartFrames)
@@ -520,16 +524,26 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
 
     // ---- profiles and identities -----------------------------------------------------------------
 
-    // Changes not yet written behind are in memory: a profile's reads look there first.
+    // A profile with changes not yet written behind is read from its latest pending row. That row goes
+    // only once the write-behind has put the snapshot into profiles, so when it is gone the table has it.
 
-    public ValueTask<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
-        _pending.TryGet(new(scope.AccountId, scope.Audience, profileId), out var pending) != PendingChanges.Found.No ? ValueTask.FromResult(pending) : ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
+    public ValueTask<ProfileRecord?> LoadProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
+    {
+        var pending = _pending.Find(new(scope.AccountId, scope.Audience, profileId));
+        if (pending is { Removed: true }) return ValueTask.FromResult<ProfileRecord?>(null);
+        if (pending is { } change && HotReaders.PendingSnapshot.Bind(1, change.Seq).First(r => new ProfileRecord(profileId, change.Seq, r.Blob(0))) is { } record)
+            return ValueTask.FromResult<ProfileRecord?>(record);
+        return ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
             .First(r => new ProfileRecord(profileId, r.Int64(1), r.Blob(0))));
+    }
 
-    public ValueTask<bool> ReadSnapshotAsync<TArg>(AudienceScope scope, Guid profileId, TArg arg, System.Buffers.ReadOnlySpanAction<byte, TArg> read, CancellationToken cancellationToken = default) =>
-        _pending.TryRead(new(scope.AccountId, scope.Audience, profileId), arg, read) is var found && found != PendingChanges.Found.No
-            ? ValueTask.FromResult(found == PendingChanges.Found.Yes)
-            : ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId).TryFirstBlob(0, arg, read));
+    public ValueTask<bool> ReadSnapshotAsync<TArg>(AudienceScope scope, Guid profileId, TArg arg, System.Buffers.ReadOnlySpanAction<byte, TArg> read, CancellationToken cancellationToken = default)
+    {
+        var pending = _pending.Find(new(scope.AccountId, scope.Audience, profileId));
+        if (pending is { Removed: true }) return ValueTask.FromResult(false);
+        if (pending is { } change && HotReaders.PendingSnapshot.Bind(1, change.Seq).TryFirstBlob(0, arg, read)) return ValueTask.FromResult(true);
+        return ValueTask.FromResult(HotReaders.LoadSnapshot.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId).TryFirstBlob(0, arg, read));
+    }
 
     public ValueTask<Guid?> FindAliasAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
         _pending.Alias(new(scope.AccountId, scope.Audience, profileId)) is { } pending ? ValueTask.FromResult<Guid?>(pending) : ValueTask.FromResult(HotReaders.FindAlias.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profileId)
@@ -545,11 +559,13 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             "SELECT snapshot, applied_seq FROM profiles WHERE account_id = ?1 AND audience = ?2 AND id = ?3");
         public RawStatement FindAlias { get; } = new(connection,
             "SELECT to_id FROM aliases WHERE account_id = ?1 AND audience = ?2 AND from_id = ?3");
+        public RawStatement PendingSnapshot { get; } = new(connection, PendingSnapshotSql);
 
         public void Dispose()
         {
             LoadSnapshot.Dispose();
             FindAlias.Dispose();
+            PendingSnapshot.Dispose();
             connection.Dispose();
         }
     }
@@ -668,5 +684,6 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         foreach (var readers in _hotReaders.Values) readers.Dispose();
         _hotReaders.Dispose();
         _writer.Dispose();
+        _closing.Dispose();
     }
 }

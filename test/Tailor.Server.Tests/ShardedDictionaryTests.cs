@@ -1,5 +1,5 @@
 using Tailor.Core.Profiles;
-using Tailor.Server.Grains;
+using Tailor.Storage;
 
 namespace Tailor.Server.Tests;
 

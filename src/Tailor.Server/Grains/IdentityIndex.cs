@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
+using Tailor.Storage;
 
 namespace Tailor.Server.Grains;
 

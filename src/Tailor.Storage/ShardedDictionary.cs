@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Tailor.Server.Grains;
+namespace Tailor.Storage;
 
 /// <summary>
 /// A dictionary kept as 256 smaller ones, chosen by the key's hash. An audience's identity index holds
@@ -8,9 +8,9 @@ namespace Tailor.Server.Grains;
 /// doubles in one insert: 0.4 s of copying at ~2.4M entries, with every call of the audience waiting
 /// behind it (docs/performance.md). A shard grows by 1/256 of that at a time, and by a quarter of
 /// its size instead of doubling: the shards fill evenly and would all double together, leaving the
-/// whole index up to half empty.
+/// whole index up to half empty. (Also the embedded store's pending changes, which the log's writer adds to.)
 /// </summary>
-internal sealed class ShardedDictionary<TKey, TValue>
+public sealed class ShardedDictionary<TKey, TValue>
     where TKey : notnull
 {
     private const int Shards = 256;
@@ -51,6 +51,8 @@ internal sealed class ShardedDictionary<TKey, TValue>
     }
 
     public IEnumerable<TValue> Values => _shards.SelectMany(shard => shard.Values);
+
+    public IEnumerable<KeyValuePair<TKey, TValue>> Pairs => _shards.SelectMany(shard => shard);
 
     public bool Remove(TKey key) => ShardOf(key).Remove(key);
 
