@@ -1,10 +1,14 @@
+using System.Buffers;
+using System.Text;
+
 namespace Tailor.Storage.Sqlite;
 
 /// <summary>
 /// What a change does besides replacing its profile's snapshot (identifiers mapped and unmapped,
 /// profiles merged, lookup keys added), encoded for its <c>pending_changes</c> row. Most changes
-/// have none and store NULL; the encoding is read back only when a restart finds changes that were
-/// not yet written behind.
+/// have none and store NULL. The layout: a version byte; then the upserted identities (a count, then
+/// key, value and profile id each), the deleted ones (key and value), the merged profiles and the
+/// lookup keys. Counts and lengths are 7-bit encoded integers, strings UTF-8, ids 16 big-endian bytes.
 /// </summary>
 internal static class ChangeEffects
 {
@@ -13,56 +17,122 @@ internal static class ChangeEffects
     public static bool Any(WriteItem item) =>
         item.IdentitiesUpserted.Count > 0 || item.IdentitiesDeleted.Count > 0 || item.MergedProfiles.Count > 0 || item.LookupKeys.Count > 0;
 
-    /// <summary>The item's effects (call only when <see cref="Any"/>): counts, then strings as BinaryWriter writes them, ids as 16 big-endian bytes.</summary>
-    public static byte[] Encode(WriteItem item)
+    /// <summary>Writes the item's effects (call only when <see cref="Any"/>) into <paramref name="output"/>, without allocating.</summary>
+    public static void Encode(WriteItem item, IBufferWriter<byte> output)
     {
-        using var stream = new MemoryStream();
-        using (var writer = new BinaryWriter(stream))
+        Byte(output, Version);
+        Count(output, item.IdentitiesUpserted.Count);
+        for (var i = 0; i < item.IdentitiesUpserted.Count; i++)
         {
-            writer.Write(Version);
-            writer.Write7BitEncodedInt(item.IdentitiesUpserted.Count);
-            foreach (var identity in item.IdentitiesUpserted)
+            var identity = item.IdentitiesUpserted[i];
+            Text(output, identity.Key);
+            Text(output, identity.Value);
+            Id(output, identity.ProfileId);
+        }
+        Count(output, item.IdentitiesDeleted.Count);
+        for (var i = 0; i < item.IdentitiesDeleted.Count; i++)
+        {
+            Text(output, item.IdentitiesDeleted[i].Key);
+            Text(output, item.IdentitiesDeleted[i].Value);
+        }
+        Count(output, item.MergedProfiles.Count);
+        for (var i = 0; i < item.MergedProfiles.Count; i++) Id(output, item.MergedProfiles[i]);
+        Count(output, item.LookupKeys.Count);
+        for (var i = 0; i < item.LookupKeys.Count; i++)
+        {
+            Count(output, item.LookupKeys[i].Length);
+            output.Write(item.LookupKeys[i]);
+        }
+    }
+
+    private static void Byte(IBufferWriter<byte> output, byte value)
+    {
+        output.GetSpan(1)[0] = value;
+        output.Advance(1);
+    }
+
+    private static void Count(IBufferWriter<byte> output, int value)
+    {
+        var span = output.GetSpan(5);
+        var length = 0;
+        var rest = (uint)value;
+        for (; rest >= 0x80; rest >>= 7) span[length++] = (byte)(rest | 0x80);
+        span[length++] = (byte)rest;
+        output.Advance(length);
+    }
+
+    private static void Text(IBufferWriter<byte> output, string text)
+    {
+        var length = Encoding.UTF8.GetByteCount(text);
+        Count(output, length);
+        Encoding.UTF8.GetBytes(text, output.GetSpan(length));
+        output.Advance(length);
+    }
+
+    private static void Id(IBufferWriter<byte> output, Guid id)
+    {
+        id.TryWriteBytes(output.GetSpan(16), bigEndian: true, out _);
+        output.Advance(16);
+    }
+
+    /// <summary>Reads the encoding back, part by part, in the order it was written.</summary>
+    public ref struct Reader
+    {
+        private ReadOnlySpan<byte> _rest;
+
+        public Reader(ReadOnlySpan<byte> effects)
+        {
+            if (effects.IsEmpty || effects[0] != Version)
+                throw new InvalidDataException($"a pending change's effects: version {(effects.IsEmpty ? "none" : effects[0])}, this build reads {Version}");
+            _rest = effects[1..];
+        }
+
+        public int Count()
+        {
+            var value = 0;
+            for (var shift = 0; ; shift += 7)
             {
-                writer.Write(identity.Key);
-                writer.Write(identity.Value);
-                writer.Write(identity.ProfileId.ToByteArray(bigEndian: true));
-            }
-            writer.Write7BitEncodedInt(item.IdentitiesDeleted.Count);
-            foreach (var (key, value) in item.IdentitiesDeleted)
-            {
-                writer.Write(key);
-                writer.Write(value);
-            }
-            writer.Write7BitEncodedInt(item.MergedProfiles.Count);
-            foreach (var merged in item.MergedProfiles) writer.Write(merged.ToByteArray(bigEndian: true));
-            writer.Write7BitEncodedInt(item.LookupKeys.Count);
-            foreach (var key in item.LookupKeys)
-            {
-                writer.Write7BitEncodedInt(key.Length);
-                writer.Write(key);
+                var b = _rest[0];
+                _rest = _rest[1..];
+                value |= (b & 0x7F) << shift;
+                if (b < 0x80) return value;
             }
         }
-        return stream.ToArray();
+
+        public ReadOnlySpan<byte> Bytes()
+        {
+            var length = Count();
+            var bytes = _rest[..length];
+            _rest = _rest[length..];
+            return bytes;
+        }
+
+        public string Text() => Encoding.UTF8.GetString(Bytes());
+
+        public Guid Id()
+        {
+            var id = new Guid(_rest[..16], bigEndian: true);
+            _rest = _rest[16..];
+            return id;
+        }
     }
 
     /// <summary>
     /// A change read back from its row, as the write item it was committed as, without its event (the log
     /// holds it) or its snapshot (the row does, and <see cref="PendingChanges"/> keeps only its position).
     /// </summary>
-    public static WriteItem Decode(AudienceScope scope, Guid profileId, byte[]? effects)
+    public static WriteItem Decode(AudienceScope scope, Guid profileId, ReadOnlySpan<byte> effects)
     {
-        if (effects is null) return new WriteItem { Scope = scope, Body = null, ProfileId = profileId, Snapshot = ReadOnlyMemory<byte>.Empty };
-        using var reader = new BinaryReader(new MemoryStream(effects));
-        var version = reader.ReadByte();
-        if (version != Version) throw new InvalidDataException($"pending change of profile {profileId}: effects version {version}, this build reads {Version}");
-        var upserted = new IdentityRecord[reader.Read7BitEncodedInt()];
-        for (var i = 0; i < upserted.Length; i++) upserted[i] = new IdentityRecord(reader.ReadString(), reader.ReadString(), ReadId(reader));
-        var deleted = new (string, string)[reader.Read7BitEncodedInt()];
-        for (var i = 0; i < deleted.Length; i++) deleted[i] = (reader.ReadString(), reader.ReadString());
-        var merged = new Guid[reader.Read7BitEncodedInt()];
-        for (var i = 0; i < merged.Length; i++) merged[i] = ReadId(reader);
-        var keys = new byte[reader.Read7BitEncodedInt()][];
-        for (var i = 0; i < keys.Length; i++) keys[i] = reader.ReadBytes(reader.Read7BitEncodedInt());
+        if (effects.IsEmpty) return new WriteItem { Scope = scope, Body = null, ProfileId = profileId, Snapshot = ReadOnlyMemory<byte>.Empty };
+        var reader = new Reader(effects);
+        var upserted = new IdentityRecord[reader.Count()];
+        for (var i = 0; i < upserted.Length; i++) upserted[i] = new IdentityRecord(reader.Text(), reader.Text(), reader.Id());
+        var deleted = new (string, string)[reader.Count()];
+        for (var i = 0; i < deleted.Length; i++) deleted[i] = (reader.Text(), reader.Text());
+        var merged = new Guid[reader.Count()];
+        for (var i = 0; i < merged.Length; i++) merged[i] = reader.Id();
+        var keys = new byte[reader.Count()][];
+        for (var i = 0; i < keys.Length; i++) keys[i] = reader.Bytes().ToArray();
         return new WriteItem
         {
             Scope = scope,
@@ -75,6 +145,4 @@ internal static class ChangeEffects
             LookupKeys = keys,
         };
     }
-
-    private static Guid ReadId(BinaryReader reader) => new(reader.ReadBytes(16), bigEndian: true);
 }

@@ -3,13 +3,13 @@ using System.Diagnostics;
 namespace Tailor.Storage.Sqlite;
 
 /// <summary>
-/// The committed changes that the profile tables do not hold yet (they are written behind, see
-/// <see cref="SqliteStore.WriteBehind"/>), coalesced as the tables will hold them: for each profile
-/// the log position of its latest change (whose <c>pending_changes</c> row holds the snapshot), or its
-/// removal by a merge; each identifier's latest owner, or its removal; the merges in order; the lookup
-/// keys. Their durable copy is the <c>pending_changes</c> table, written in the log's own transaction.
-/// Two generations: the one commits add to, and the one being written behind; reads look in both,
-/// newest first, before the tables. Thread-safe.
+/// What reads need of the committed changes that the profile tables do not hold yet (they are written
+/// behind, see <see cref="SqliteStore.WriteBehind"/>): for each profile the log position of its latest
+/// change, whose <c>pending_changes</c> row holds the snapshot, or its removal by a merge; and the
+/// merges, in order. (Identity changes and lookup keys are read back from the pending rows when they
+/// are written behind: the identity and lookup indexes are loaded only after a write-behind.) Two
+/// generations: the one commits add to, and the one being written behind; reads look in both, newest
+/// first, before the tables. About 60 bytes per pending profile. Thread-safe.
 /// </summary>
 internal sealed class PendingChanges
 {
@@ -23,12 +23,9 @@ internal sealed class PendingChanges
     internal sealed class Generation(int capacity)
     {
         public ShardedDictionary<ProfileKey, ProfileChange> Profiles { get; } = new(capacity);
-        /// <summary>A null profile: the identifier was evicted, its row goes.</summary>
-        public ShardedDictionary<IdentityKey, Guid?> Identities { get; } = new(capacity);
         public List<(ProfileKey Merged, Guid Into)> Merges { get; } = [];
         /// <summary>The merges as the aliases table will have them (earlier aliases to a merged profile lead on to its survivor).</summary>
         public Dictionary<ProfileKey, Guid> Aliases { get; } = [];
-        public List<(ProfileKey Profile, byte[] Key)> LookupKeys { get; } = [];
         /// <summary>The generation holds every change from FirstSeq to LastSeq, each a row of <c>pending_changes</c>.</summary>
         public long FirstSeq { get; private set; }
         public long LastSeq { get; private set; }
@@ -40,15 +37,7 @@ internal sealed class PendingChanges
             if (Changes++ == 0) (FirstAdded, FirstSeq) = (Stopwatch.GetTimestamp(), seq);
             LastSeq = seq;
             var (account, audience) = (item.Scope.AccountId, item.Scope.Audience);
-            var key = new ProfileKey(account, audience, item.ProfileId);
-            Profiles[key] = new ProfileChange(seq, Removed: false);
-            for (var i = 0; i < item.IdentitiesUpserted.Count; i++)
-            {
-                var identity = item.IdentitiesUpserted[i];
-                Identities[new IdentityKey(account, audience, identity.Key, identity.Value)] = identity.ProfileId;
-            }
-            for (var i = 0; i < item.IdentitiesDeleted.Count; i++)
-                Identities[new IdentityKey(account, audience, item.IdentitiesDeleted[i].Key, item.IdentitiesDeleted[i].Value)] = null;
+            Profiles[new ProfileKey(account, audience, item.ProfileId)] = new ProfileChange(seq, Removed: false);
             for (var i = 0; i < item.MergedProfiles.Count; i++)
             {
                 var merged = new ProfileKey(account, audience, item.MergedProfiles[i]);
@@ -58,7 +47,6 @@ internal sealed class PendingChanges
                     if (to == merged.Id && from.Account == account && from.Audience == audience) Aliases[from] = item.ProfileId;
                 Aliases[merged] = item.ProfileId;
             }
-            for (var i = 0; i < item.LookupKeys.Count; i++) LookupKeys.Add((key, item.LookupKeys[i]));
         }
     }
 

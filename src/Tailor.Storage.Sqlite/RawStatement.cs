@@ -109,7 +109,25 @@ internal sealed class RawStatement : IDisposable
         }
     }
 
+    /// <summary>Runs a query and hands each row to <paramref name="row"/> (read its columns from the statement during that call).</summary>
+    public void ForEach<TArg>(TArg arg, Action<RawStatement, TArg> row)
+    {
+        try
+        {
+            int result;
+            while ((result = raw.sqlite3_step(_statement)) == raw.SQLITE_ROW) row(this, arg);
+            if (result != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(result, _db);
+        }
+        finally
+        {
+            raw.sqlite3_reset(_statement);
+        }
+    }
+
     public long Int64(int column) => raw.sqlite3_column_int64(_statement, column);
+
+    /// <summary>A blob or text column as SQLite holds it (valid until the statement moves on).</summary>
+    public ReadOnlySpan<byte> Span(int column) => raw.sqlite3_column_blob(_statement, column);
 
     public byte[] Blob(int column) => raw.sqlite3_column_blob(_statement, column).ToArray();
 

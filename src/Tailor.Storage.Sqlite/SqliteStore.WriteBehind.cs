@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -31,7 +32,7 @@ public sealed partial class SqliteStore
     /// <summary>30 s: a profile or identifier changed several times in that window is written once, and so is a page of the table changed several times.</summary>
     public static readonly TimeSpan DefaultWriteBehindAfter = TimeSpan.FromSeconds(30);
 
-    /// <summary>Written behind sooner once this many changes are pending (bounds their memory, ~100–150 bytes each).</summary>
+    /// <summary>Written behind sooner once this many changes are pending (bounds their memory, ~60 bytes each in memory).</summary>
     public const int MaxPendingChanges = 500_000;
 
     /// <summary>Rows per write-behind transaction: the log's writer waits for at most one (~64 pages).</summary>
@@ -68,7 +69,7 @@ public sealed partial class SqliteStore
             while (reader.Read())
             {
                 var scope = new AudienceScope(reader.GetInt64(1), reader.GetString(2));
-                var effects = reader.IsDBNull(4) ? null : (byte[])reader[4];
+                var effects = reader.IsDBNull(4) ? [] : (byte[])reader[4];
                 _pending.Add([ChangeEffects.Decode(scope, Id(reader, 3), effects)], reader.GetInt64(0));
             }
         }
@@ -98,6 +99,7 @@ public sealed partial class SqliteStore
     /// Writes every change committed so far into the profile tables (see the class comment), without
     /// resting. Anything that reads or changes the tables directly (scans, erasures, imports) calls it first.
     /// </summary>
+    /// <exception cref="StorageUnavailableException">The write failed (a full disk); what was pending still is.</exception>
     public void WriteBehind()
     {
         Interlocked.Increment(ref _hurry);
@@ -105,6 +107,10 @@ public sealed partial class SqliteStore
         {
             lock (_writeBehindLock)
                 if (_disposed == 0) WriteAllPending(rest: false);
+        }
+        catch (SqliteException ex)
+        {
+            throw new StorageUnavailableException("Writing the pending profile changes failed; they stay pending.", ex);
         }
         finally
         {
@@ -151,11 +157,10 @@ public sealed partial class SqliteStore
 
     private void Write(PendingChanges.Generation generation, bool rest)
     {
-        var statements = _statements ??= new BatchStatements(_writer);
+        var statements = _statements;
         var profiles = generation.Profiles.Pairs.ToArray();
         Array.Sort(profiles, (a, b) => CompareProfiles(a.Key, b.Key));
-        var identities = generation.Identities.Pairs.ToArray();
-        Array.Sort(identities, (a, b) => CompareIdentities(a.Key, b.Key));
+        var (identities, keys) = ReadEffects(generation);
         for (var start = 0; start < profiles.Length; start += SliceRows)
         {
             var slice = profiles.AsMemory(start, Math.Min(SliceRows, profiles.Length - start));
@@ -188,8 +193,6 @@ public sealed partial class SqliteStore
             }
         }, generation.Merges.Count);
         // Lookup keys (an import's: one or more per profile), in key order too.
-        var keys = generation.LookupKeys.ToArray();
-        Array.Sort(keys, (a, b) => CompareLookupKeys(a, b));
         for (var start = 0; start < keys.Length; start += SliceRows)
         {
             var slice = keys.AsMemory(start, Math.Min(SliceRows, keys.Length - start));
@@ -206,6 +209,70 @@ public sealed partial class SqliteStore
             var bound = Math.Min(upTo, generation.LastSeq);
             InSliceTransaction(statements, rest, () => statements.DeletePending.Bind(1, bound).Run(), 0);
             if (bound == generation.LastSeq) break;
+        }
+    }
+
+    /// <summary>
+    /// The identity changes and lookup keys of the generation's changes, read back from their pending rows
+    /// (memory keeps only what reads need), each identifier once with its latest owner or its removal (a
+    /// null owner), both sorted in their table's key order.
+    /// </summary>
+    private (KeyValuePair<PendingChanges.IdentityKey, Guid?>[] Identities, (PendingChanges.ProfileKey Profile, byte[] Key)[] LookupKeys) ReadEffects(PendingChanges.Generation generation)
+    {
+        var scan = new EffectsScan();
+        using (var connection = Open())
+        using (var rows = new RawStatement(connection, "SELECT account_id, audience, profile_id, effects FROM pending_changes WHERE seq BETWEEN ?1 AND ?2 AND effects IS NOT NULL ORDER BY seq"))
+            rows.Bind(1, generation.FirstSeq).Bind(2, generation.LastSeq).ForEach(scan, static (row, scan) => scan.Add(row));
+        return scan.Sorted();
+    }
+
+    /// <summary>Identity changes coalesced in log order (the latest wins) and lookup keys, with key names and audiences shared.</summary>
+    private sealed class EffectsScan
+    {
+        private readonly Dictionary<PendingChanges.IdentityKey, Guid?> _identities = [];
+        private readonly List<(PendingChanges.ProfileKey, byte[])> _keys = [];
+        private readonly Dictionary<string, string> _names = [];
+
+        public void Add(RawStatement row)
+        {
+            var account = row.Int64(0);
+            var audience = Shared(row.Span(1));
+            var profile = row.Id(2);
+            var effects = new ChangeEffects.Reader(row.Span(3));
+            for (var n = effects.Count(); n > 0; n--)
+            {
+                var (key, value) = (Shared(effects.Bytes()), effects.Text());
+                _identities[new(account, audience, key, value)] = effects.Id();
+            }
+            for (var n = effects.Count(); n > 0; n--)
+            {
+                var (key, value) = (Shared(effects.Bytes()), effects.Text());
+                _identities[new(account, audience, key, value)] = null;
+            }
+            // The merges are in memory (reads need them): skipped here.
+            for (var n = effects.Count(); n > 0; n--) effects.Id();
+            for (var n = effects.Count(); n > 0; n--) _keys.Add((new(account, audience, profile), effects.Bytes().ToArray()));
+        }
+
+        /// <summary>One string per distinct name (identifier keys and audiences are few).</summary>
+        private string Shared(ReadOnlySpan<byte> utf8)
+        {
+            Span<char> chars = utf8.Length <= 256 ? stackalloc char[utf8.Length] : new char[utf8.Length];
+            chars = chars[..Encoding.UTF8.GetChars(utf8, chars)];
+            var names = _names.GetAlternateLookup<ReadOnlySpan<char>>();
+            if (names.TryGetValue(chars, out var name)) return name;
+            name = new string(chars);
+            _names[name] = name;
+            return name;
+        }
+
+        public (KeyValuePair<PendingChanges.IdentityKey, Guid?>[], (PendingChanges.ProfileKey, byte[])[]) Sorted()
+        {
+            var identities = _identities.ToArray();
+            Array.Sort(identities, (a, b) => CompareIdentities(a.Key, b.Key));
+            var keys = _keys.ToArray();
+            Array.Sort(keys, (a, b) => CompareLookupKeys(a, b));
+            return (identities, keys);
         }
     }
 

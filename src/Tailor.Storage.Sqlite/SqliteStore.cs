@@ -40,6 +40,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         // pager_end_transaction truncates the cache back): about 1.4 ms per commit at 128 MiB.
         Execute(_writer, $"PRAGMA cache_size=-{WriterCacheKiB};");
         Migrate(path);
+        _statements = new BatchStatements(_writer);
         StartWriteBehind();
     }
 
@@ -265,7 +266,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         lock (_writerLock)
         {
             Interlocked.Decrement(ref _logWaiting);
-            var statements = _statements ??= new BatchStatements(_writer);
+            var statements = _statements;
             // The transaction through the C API too: Microsoft.Data.Sqlite's makes a command, a reader and
             // their statements for BEGIN and COMMIT, on every batch.
             PagesWrittenSinceLastAsked(); // (what the connection wrote for anything else, admin writes, is not the batch's)
@@ -293,7 +294,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     }
 
     /// <summary>The batch's events and its changes' pending rows (the profile tables get them later, <see cref="WriteBehind"/>).</summary>
-    private static void WriteBatch(BatchStatements statements, IReadOnlyList<WriteItem> items, long firstSeq)
+    private void WriteBatch(BatchStatements statements, IReadOnlyList<WriteItem> items, long firstSeq)
     {
         var seq = firstSeq;
         var lastWithoutEvent = 0L;
@@ -308,13 +309,24 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
                 statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table).Bind(5, item.Uuid)
                     .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body.Value.Span).Run();
             var pending = statements.InsertPending.Bind(1, seq).Bind(2, account).Bind(3, audience).Bind(4, profileId).BindBlob(5, item.Snapshot.Span);
-            (ChangeEffects.Any(item) ? pending.BindBlob(6, ChangeEffects.Encode(item)) : pending.BindNull(6)).Run();
+            if (ChangeEffects.Any(item))
+            {
+                _effects.ResetWrittenCount();
+                ChangeEffects.Encode(item, _effects);
+                pending.BindBlob(6, _effects.WrittenSpan);
+            }
+            else pending.BindNull(6);
+            pending.Run();
             seq++;
         }
         if (lastWithoutEvent > 0) statements.SetLastSeq.Bind(1, lastWithoutEvent).Run();
     }
 
-    private BatchStatements? _statements;
+    /// <summary>Prepared once the schema is there (the log's writer and the write-behind thread share them, under the writer lock).</summary>
+    private readonly BatchStatements _statements;
+
+    /// <summary>The writer's buffer for a change's encoded effects (used under the writer lock).</summary>
+    private readonly System.Buffers.ArrayBufferWriter<byte> _effects = new(256);
 
     private const string PendingSnapshotSql = "SELECT snapshot FROM pending_changes WHERE seq = ?1";
 
@@ -599,7 +611,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         WriteBehind();
         Write((_, _) =>
         {
-            var statements = _statements ??= new BatchStatements(_writer);
+            var statements = _statements;
             foreach (var (profile, identities) in profiles)
             {
                 statements.UpsertProfile.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profile.Id).Bind(4, profile.AppliedSeq).BindBlob(5, profile.Snapshot).Run();
@@ -679,8 +691,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     public void Dispose()
     {
         if (!WriteBehindBeforeClosing()) return;
-        if (_statements is not null)
-            foreach (var command in _statements.All) command.Dispose();
+        foreach (var command in _statements.All) command.Dispose();
         foreach (var readers in _hotReaders.Values) readers.Dispose();
         _hotReaders.Dispose();
         _writer.Dispose();

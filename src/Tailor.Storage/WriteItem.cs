@@ -2,8 +2,9 @@ namespace Tailor.Storage;
 
 /// <summary>
 /// Everything one personalization call changes, committed atomically and in order by the event log:
-/// the event itself, the profile snapshot it produced, identity changes and merges. Because a call's
-/// effects are never split across transactions, the store always holds a consistent prefix of the log.
+/// the event itself, the profile snapshot it produced, identity changes and merges. A call's effects
+/// are never split across transactions (the embedded store commits them as one pending change, and
+/// writes them into its profile tables later, see SqliteStore.WriteBehind).
 /// </summary>
 public sealed class WriteItem
 {

@@ -53,6 +53,8 @@ public sealed class ApiError(int status, int code, string message, string reason
     public static ApiError ConcurrencyLimit() => new(429, 2013, "Concurrent request limit exceeded.", "Concurrent Request Limit Exceeded") { Headers = RetryAfter };
     public static ApiError Unavailable() => new(503, 5003, "The event could not be stored; it was not accepted. Retry later.", "Service Unavailable") { Headers = RetryAfter };
     /// <summary>The call did not finish within the server's time limit; it may have been applied (retry with the same uuid).</summary>
+    public static ApiError StoreUnavailable() => new(503, 5003, "The store is unavailable (its disk may be full); nothing was changed. Retry later.", "Service Unavailable") { Headers = RetryAfter };
+
     public static ApiError TimedOut() => new(503, 5004, "The call did not complete in time; retry later (with the same uuid, a retry is applied at most once).", "Service Unavailable") { Headers = RetryAfter };
     public static ApiError BadRequest(string message) => new(400, 4000, message, "Bad Request");
     /// <summary>A server fault: a bug, never the client's doing (the spec's code 9999).</summary>

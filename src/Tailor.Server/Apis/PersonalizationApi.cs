@@ -204,6 +204,10 @@ public static partial class PersonalizationApi
         {
             return ApiError.Unavailable();
         }
+        catch (StorageUnavailableException)
+        {
+            return ApiError.Unavailable();
+        }
         catch (ServiceNotConfiguredException)
         {
             return ApiError.TokenNotConfigured();

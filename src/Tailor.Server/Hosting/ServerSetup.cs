@@ -61,6 +61,8 @@ public static class ServerSetup
                 BadHttpRequestException bad => new ApiError(bad.StatusCode, 4000 + bad.StatusCode % 100, $"The request could not be read: {bad.Message}", "Bad Request"),
                 // A grain call past Orleans' response timeout (30 s): the server is overloaded or the disk stalls.
                 TimeoutException => ApiError.TimedOut(),
+                // The store could not write its pending changes before a read (a full disk): nothing is lost.
+                Tailor.Storage.StorageUnavailableException => ApiError.StoreUnavailable(),
                 _ => ApiError.Internal(),
             };
             return result.ExecuteAsync(context);
