@@ -38,6 +38,15 @@ public sealed partial class SqliteStore
     /// <summary>Rows per write-behind transaction: the log's writer waits for at most one (~64 pages).</summary>
     public const int SliceRows = 64;
 
+    /// <summary>
+    /// Rows per transaction of a write-behind that someone waits for (opening after a crash, a scan, an
+    /// erasure, closing). Those transactions are not synced either (<c>synchronous=OFF</c>): the log's
+    /// next commit syncs them with its own, and a crash before keeps their pending rows, as the WAL only
+    /// ever recovers a prefix of its transactions. Otherwise each slice's own sync made a restart after a
+    /// crash under load take a minute.
+    /// </summary>
+    private const int HurriedSliceRows = 1024;
+
     /// <summary>Pending rows deleted per transaction (a few hundred KB of rows).</summary>
     private const int DeleteRows = 1024;
 
@@ -158,12 +167,13 @@ public sealed partial class SqliteStore
     private void Write(PendingChanges.Generation generation, bool rest)
     {
         var statements = _statements;
+        var sliceRows = rest ? SliceRows : HurriedSliceRows;
         var profiles = generation.Profiles.Pairs.ToArray();
         Array.Sort(profiles, (a, b) => CompareProfiles(a.Key, b.Key));
         var (identities, keys) = ReadEffects(generation);
-        for (var start = 0; start < profiles.Length; start += SliceRows)
+        for (var start = 0; start < profiles.Length; start += sliceRows)
         {
-            var slice = profiles.AsMemory(start, Math.Min(SliceRows, profiles.Length - start));
+            var slice = profiles.AsMemory(start, Math.Min(sliceRows, profiles.Length - start));
             InSliceTransaction(statements, rest, () =>
             {
                 foreach (var (key, change) in slice.Span)
@@ -172,9 +182,9 @@ public sealed partial class SqliteStore
                         throw new InvalidOperationException($"the pending change {change.Seq} of profile {key.Id} is missing");
             }, slice.Length);
         }
-        for (var start = 0; start < identities.Length; start += SliceRows)
+        for (var start = 0; start < identities.Length; start += sliceRows)
         {
-            var slice = identities.AsMemory(start, Math.Min(SliceRows, identities.Length - start));
+            var slice = identities.AsMemory(start, Math.Min(sliceRows, identities.Length - start));
             InSliceTransaction(statements, rest, () =>
             {
                 foreach (var (key, owner) in slice.Span)
@@ -183,7 +193,7 @@ public sealed partial class SqliteStore
             }, slice.Length);
         }
         // The merges in their order (few: one transaction).
-        InSliceTransaction(statements, rest: false, () =>
+        InSliceTransaction(statements, rest, () =>
         {
             foreach (var (merged, into) in generation.Merges)
             {
@@ -193,9 +203,9 @@ public sealed partial class SqliteStore
             }
         }, generation.Merges.Count);
         // Lookup keys (an import's: one or more per profile), in key order too.
-        for (var start = 0; start < keys.Length; start += SliceRows)
+        for (var start = 0; start < keys.Length; start += sliceRows)
         {
-            var slice = keys.AsMemory(start, Math.Min(SliceRows, keys.Length - start));
+            var slice = keys.AsMemory(start, Math.Min(sliceRows, keys.Length - start));
             InSliceTransaction(statements, rest, () =>
             {
                 foreach (var (profile, key) in slice.Span)
@@ -289,9 +299,10 @@ public sealed partial class SqliteStore
         lock (_writerLock)
         {
             PagesWrittenSinceLastAsked();
-            statements.Begin.Run();
+            if (!rest) statements.SyncOff.Run();
             try
             {
+                statements.Begin.Run();
                 write();
                 statements.Commit.Run();
             }
@@ -299,6 +310,10 @@ public sealed partial class SqliteStore
             {
                 if (raw.sqlite3_get_autocommit(_writer.Handle) == 0) statements.Rollback.Run();
                 throw;
+            }
+            finally
+            {
+                if (!rest) statements.SyncFull.Run();
             }
             PagesWrittenBehind.Add(PagesWrittenSinceLastAsked());
         }

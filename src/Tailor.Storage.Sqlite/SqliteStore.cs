@@ -358,11 +358,13 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         public RawStatement PendingSnapshot { get; } = new(connection, PendingSnapshotSql);
         public RawStatement SetLastSeq { get; } = new(connection,
             "INSERT OR REPLACE INTO log_state (id, last_seq) VALUES (1, ?1)");
+        public RawStatement SyncOff { get; } = new(connection, "PRAGMA synchronous=OFF");
+        public RawStatement SyncFull { get; } = new(connection, "PRAGMA synchronous=FULL");
         public RawStatement Begin { get; } = new(connection, "BEGIN IMMEDIATE");
         public RawStatement Commit { get; } = new(connection, "COMMIT");
         public RawStatement Rollback { get; } = new(connection, "ROLLBACK");
 
-        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, InsertPending, DeletePending, PendingSnapshot, SetLastSeq, Begin, Commit, Rollback];
+        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, InsertPending, DeletePending, PendingSnapshot, SetLastSeq, SyncOff, SyncFull, Begin, Commit, Rollback];
     }
 
     /// <summary>
