@@ -117,32 +117,24 @@ internal static class ChangeEffects
         }
     }
 
-    /// <summary>
-    /// A change read back from its row, as the write item it was committed as, without its event (the log
-    /// holds it) or its snapshot (the row does, and <see cref="PendingChanges"/> keeps only its position).
-    /// </summary>
-    public static WriteItem Decode(AudienceScope scope, Guid profileId, ReadOnlySpan<byte> effects)
+    /// <summary>The profiles a change merged away (what opening after a crash needs of its effects: memory keeps only what reads need).</summary>
+    public static Guid[] MergedProfiles(ReadOnlySpan<byte> effects)
     {
-        if (effects.IsEmpty) return new WriteItem { Scope = scope, Body = null, ProfileId = profileId, Snapshot = ReadOnlyMemory<byte>.Empty };
+        if (effects.IsEmpty) return [];
         var reader = new Reader(effects);
-        var upserted = new IdentityRecord[reader.Count()];
-        for (var i = 0; i < upserted.Length; i++) upserted[i] = new IdentityRecord(reader.Text(), reader.Text(), reader.Id());
-        var deleted = new (string, string)[reader.Count()];
-        for (var i = 0; i < deleted.Length; i++) deleted[i] = (reader.Text(), reader.Text());
+        for (var n = reader.Count(); n > 0; n--)
+        {
+            reader.Bytes();
+            reader.Bytes();
+            reader.Id();
+        }
+        for (var n = reader.Count(); n > 0; n--)
+        {
+            reader.Bytes();
+            reader.Bytes();
+        }
         var merged = new Guid[reader.Count()];
         for (var i = 0; i < merged.Length; i++) merged[i] = reader.Id();
-        var keys = new byte[reader.Count()][];
-        for (var i = 0; i < keys.Length; i++) keys[i] = reader.Bytes().ToArray();
-        return new WriteItem
-        {
-            Scope = scope,
-            Body = null,
-            ProfileId = profileId,
-            Snapshot = ReadOnlyMemory<byte>.Empty,
-            IdentitiesUpserted = upserted,
-            IdentitiesDeleted = deleted,
-            MergedProfiles = merged,
-            LookupKeys = keys,
-        };
+        return merged;
     }
 }

@@ -14,7 +14,6 @@ namespace Tailor.Storage.Sqlite;
 internal sealed class PendingChanges
 {
     internal readonly record struct ProfileKey(long Account, string Audience, Guid Id);
-    internal readonly record struct IdentityKey(long Account, string Audience, string Key, string Value);
 
     /// <summary>A profile's pending state: the log position of its latest snapshot, or removed (merged into another).</summary>
     internal readonly record struct ProfileChange(long Seq, bool Removed);

@@ -77,9 +77,15 @@ public sealed partial class SqliteStore
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                var scope = new AudienceScope(reader.GetInt64(1), reader.GetString(2));
-                var effects = reader.IsDBNull(4) ? [] : (byte[])reader[4];
-                _pending.Add([ChangeEffects.Decode(scope, Id(reader, 3), effects)], reader.GetInt64(0));
+                var change = new WriteItem
+                {
+                    Scope = new AudienceScope(reader.GetInt64(1), reader.GetString(2)),
+                    Body = null,
+                    ProfileId = Id(reader, 3),
+                    Snapshot = ReadOnlyMemory<byte>.Empty,
+                    MergedProfiles = ChangeEffects.MergedProfiles(reader.IsDBNull(4) ? [] : (byte[])reader[4]),
+                };
+                _pending.Add([change], reader.GetInt64(0));
             }
         }
         WriteBehind();
@@ -227,7 +233,7 @@ public sealed partial class SqliteStore
     /// (memory keeps only what reads need), each identifier once with its latest owner or its removal (a
     /// null owner), both sorted in their table's key order.
     /// </summary>
-    private (KeyValuePair<PendingChanges.IdentityKey, Guid?>[] Identities, (PendingChanges.ProfileKey Profile, byte[] Key)[] LookupKeys) ReadEffects(PendingChanges.Generation generation)
+    private (KeyValuePair<IdentityKey, Guid?>[] Identities, (PendingChanges.ProfileKey Profile, byte[] Key)[] LookupKeys) ReadEffects(PendingChanges.Generation generation)
     {
         var scan = new EffectsScan();
         using (var connection = Open())
@@ -236,10 +242,13 @@ public sealed partial class SqliteStore
         return scan.Sorted();
     }
 
+    /// <summary>An identifier as the identities table keys it.</summary>
+    private readonly record struct IdentityKey(long Account, string Audience, string Key, string Value);
+
     /// <summary>Identity changes coalesced in log order (the latest wins) and lookup keys, with key names and audiences shared.</summary>
     private sealed class EffectsScan
     {
-        private readonly Dictionary<PendingChanges.IdentityKey, Guid?> _identities = [];
+        private readonly Dictionary<IdentityKey, Guid?> _identities = [];
         private readonly List<(PendingChanges.ProfileKey, byte[])> _keys = [];
         private readonly Dictionary<string, string> _names = [];
 
@@ -276,7 +285,7 @@ public sealed partial class SqliteStore
             return name;
         }
 
-        public (KeyValuePair<PendingChanges.IdentityKey, Guid?>[], (PendingChanges.ProfileKey, byte[])[]) Sorted()
+        public (KeyValuePair<IdentityKey, Guid?>[], (PendingChanges.ProfileKey, byte[])[]) Sorted()
         {
             var identities = _identities.ToArray();
             Array.Sort(identities, (a, b) => CompareIdentities(a.Key, b.Key));
@@ -344,7 +353,7 @@ public sealed partial class SqliteStore
         return order != 0 ? order : a.Key.AsSpan().SequenceCompareTo(b.Key);
     }
 
-    private static int CompareIdentities(PendingChanges.IdentityKey a, PendingChanges.IdentityKey b)
+    private static int CompareIdentities(IdentityKey a, IdentityKey b)
     {
         var order = a.Account.CompareTo(b.Account);
         if (order == 0) order = string.CompareOrdinal(a.Audience, b.Audience);

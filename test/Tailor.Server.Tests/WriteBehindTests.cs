@@ -25,20 +25,7 @@ public sealed class WriteBehindTests : IDisposable
     private SqliteStore Open(string? path = null) => new(path ?? Path, writeBehindAfter: TimeSpan.FromHours(1));
 
     private WriteItem Change(Guid profile, byte version, IdentityRecord[]? upserted = null, (string, string)[]? deleted = null, Guid[]? merged = null, byte[][]? keys = null) =>
-        new()
-        {
-            Scope = _scope,
-            Database = "web",
-            Table = "pageviews",
-            Uuid = Guid.NewGuid().ToString(),
-            Body = """{"td_path":"/shoes"}"""u8.ToArray(),
-            ProfileId = profile,
-            Snapshot = new byte[] { version, version, version },
-            IdentitiesUpserted = upserted ?? [],
-            IdentitiesDeleted = deleted ?? [],
-            MergedProfiles = merged ?? [],
-            LookupKeys = keys ?? [],
-        };
+        StoreItems.Pageview(_scope, profile, [version, version, version], upserted, deleted, merged, keys);
 
     /// <summary>The files as a crash would leave them: the store is still open and has written nothing behind.</summary>
     private string CrashImage()
