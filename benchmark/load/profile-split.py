@@ -16,6 +16,8 @@ def classify(comm, frames):
     chain = "\n".join(frames)
     if comm.startswith("tailor-group"):
         return "event log: the writer thread (SQLite commit, WAL writes, fsync)"
+    if comm.startswith("tailor-write"):
+        return "write-behind thread (profile tables, their checkpoint)"
     if "Server GC" in comm or "Background GC" in comm:
         return "GC threads"
     if "SqliteStore::Maintain" in chain or "__x64_sys_fsync" in chain:

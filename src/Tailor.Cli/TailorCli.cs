@@ -170,6 +170,16 @@ public static class TailorCli
                 await output.WriteLineAsync($"v{v.GetProperty("version")}  {v.GetProperty("format").GetString()}  {v.GetProperty("created_at").GetDateTimeOffset():u}{(v.GetProperty("current").GetBoolean() ? "  (current)" : "")}");
         });
 
+        // backup
+        var backupDirectory = new Argument<string>("directory") { Description = "An empty directory on the server's machine (absolute path)" };
+        AddWithExitCode(root, new Command("backup", "Copy the server's data, as of one moment, while it runs (server administrator)") { backupDirectory }, async (p, c, ct) =>
+        {
+            var backup = await c.SendAsync(HttpMethod.Post, "v1/backup", AdminClient.Json(new { directory = p.GetValue(backupDirectory) }), admin: true, ct);
+            foreach (var file in backup.GetProperty("files").EnumerateArray()) await output.WriteLineAsync(file.GetString());
+            await output.WriteLineAsync($"backed up {backup.GetProperty("bytes").GetInt64():N0} bytes; to restore, start a server on that directory");
+            return 0;
+        }, longRunning: true);
+
         // events
         var events = new Command("events", "The event log");
         root.Subcommands.Add(events);

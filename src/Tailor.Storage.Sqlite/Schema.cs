@@ -1,9 +1,13 @@
 namespace Tailor.Storage.Sqlite;
 
-/// <summary>The database schema (version 2; version 1 files are migrated on open). See docs/operations.md for how to query it.</summary>
+/// <summary>
+/// The database schema (version 3; version 1 and 2 files are migrated on open): the log, accounts and
+/// configuration in the main file, the tables written behind the log in a second file (<see cref="ProfileTables"/>).
+/// See docs/operations.md for how to query it.
+/// </summary>
 internal static class Schema
 {
-    public const int Version = 2;
+    public const int Version = 3;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -49,38 +53,10 @@ internal static class Schema
         CREATE INDEX IF NOT EXISTS events_by_table ON events (account_id, db, tbl, seq);
         -- Only uuids a client sent can repeat (idempotent retries); server-filled ones are unique.
         CREATE INDEX IF NOT EXISTS events_by_client_uuid ON events (account_id, uuid) WHERE client_uuid = 1;
-        CREATE TABLE IF NOT EXISTS profiles (
-            account_id INTEGER NOT NULL,
-            audience TEXT NOT NULL,
-            id BLOB NOT NULL,
-            applied_seq INTEGER NOT NULL,
-            snapshot BLOB NOT NULL,
-            PRIMARY KEY (account_id, audience, id)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS identities (
-            account_id INTEGER NOT NULL,
-            audience TEXT NOT NULL,
-            key TEXT NOT NULL,
-            value TEXT NOT NULL,
-            profile_id BLOB NOT NULL,
-            PRIMARY KEY (account_id, audience, key, value)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS aliases (
-            account_id INTEGER NOT NULL,
-            audience TEXT NOT NULL,
-            from_id BLOB NOT NULL,
-            to_id BLOB NOT NULL,
-            PRIMARY KEY (account_id, audience, from_id)) WITHOUT ROWID;
         """ + Version2;
 
     /// <summary>What version 2 added (the lookup API); run on a version 1 file after <see cref="Version1To2"/>.</summary>
     public const string Version2 = """
-        -- Keyed by profile (UUIDv7, so new profiles append): only the in-memory lookup index reads
-        -- these, by scanning them all when it is built.
-        CREATE TABLE IF NOT EXISTS lookup_keys (
-            account_id INTEGER NOT NULL,
-            audience TEXT NOT NULL,
-            profile_id BLOB NOT NULL,
-            key BLOB NOT NULL,
-            PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS key_usage (
             key_id INTEGER NOT NULL,
             period TEXT NOT NULL,
@@ -108,6 +84,38 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS log_state (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             last_seq INTEGER NOT NULL);
+        """;
+
+    /// <summary>The tables written behind the log, in their own file (attached as <c>profile_store</c>).</summary>
+    public const string ProfileTables = """
+        CREATE TABLE IF NOT EXISTS profile_store.profiles (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            id BLOB NOT NULL,
+            applied_seq INTEGER NOT NULL,
+            snapshot BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, id)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS profile_store.identities (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            profile_id BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, key, value)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS profile_store.aliases (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            from_id BLOB NOT NULL,
+            to_id BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, from_id)) WITHOUT ROWID;
+        -- Keyed by profile (UUIDv7, so new profiles append): only the in-memory lookup index reads
+        -- these, by scanning them all when it is built.
+        CREATE TABLE IF NOT EXISTS profile_store.lookup_keys (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            profile_id BLOB NOT NULL,
+            key BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
         """;
 
     public const string Version1To2 = "ALTER TABLE api_keys ADD COLUMN lookup_grant TEXT;";

@@ -35,33 +35,29 @@ public sealed partial class SqliteStore
     /// <summary>Written behind sooner once this many changes are pending (bounds their memory, ~60 bytes each in memory).</summary>
     public const int MaxPendingChanges = 500_000;
 
-    /// <summary>Rows per write-behind transaction: the log's writer waits for at most one (~64 pages).</summary>
-    public const int SliceRows = 64;
-
     /// <summary>
-    /// Rows per transaction of a write-behind that someone waits for (opening after a crash, a scan, an
-    /// erasure, closing). Those transactions are not synced either (<c>synchronous=OFF</c>): the log's
-    /// next commit syncs them with its own, and a crash before keeps their pending rows, as the WAL only
-    /// ever recovers a prefix of its transactions. Otherwise each slice's own sync made a restart after a
-    /// crash under load take a minute.
+    /// Rows per write-behind transaction. The profile tables have a file of their own and the
+    /// write-behind its own connection to it, so the log's commits never wait for a slice; each slice's
+    /// commit makes the readers of that file start over with an empty page cache, so slices are not small.
+    /// Only a write-behind's last transaction is synced (see <see cref="Write"/>).
     /// </summary>
-    private const int HurriedSliceRows = 1024;
+    public const int SliceRows = 1024;
 
     /// <summary>Pending rows deleted per transaction (a few hundred KB of rows).</summary>
     private const int DeleteRows = 1024;
 
     /// <summary>
-    /// The background write-behind rests this many times as long as each slice took: the log's writer
-    /// has the database at least half of the time (writes that must be done now do not rest).
+    /// The background write-behind rests this many times as long as each slice took, so that it takes
+    /// at most half of a core from the calls (writes that must be done now do not rest).
     /// </summary>
     private const int RestPerSlice = 1;
-
-    /// <summary>Log commits waiting for the writer connection (<see cref="CommitBatch"/>): a slice waits for them.</summary>
-    private int _logWaiting;
 
     public TimeSpan WriteBehindAfter { get; }
 
     private readonly PendingChanges _pending = new();
+    /// <summary>The write-behind's connection (the profile tables' only writer but for erasures), used under <see cref="_writeBehindLock"/>.</summary>
+    private readonly SqliteConnection _behind;
+    private readonly ProfileTableStatements _behindStatements;
     private readonly Lock _writeBehindLock = new();
     private readonly CancellationTokenSource _closing = new();
     private Thread? _writeBehindThread;
@@ -172,60 +168,97 @@ public sealed partial class SqliteStore
 
     private void Write(PendingChanges.Generation generation, bool rest)
     {
-        var statements = _statements;
-        var sliceRows = rest ? SliceRows : HurriedSliceRows;
+        var statements = _behindStatements;
         var profiles = generation.Profiles.Pairs.ToArray();
         Array.Sort(profiles, (a, b) => CompareProfiles(a.Key, b.Key));
         var (identities, keys) = ReadEffects(generation);
-        for (var start = 0; start < profiles.Length; start += sliceRows)
+        InSlices(profiles, rest, (statements, profiles), static (a, start, count) =>
         {
-            var slice = profiles.AsMemory(start, Math.Min(sliceRows, profiles.Length - start));
-            InSliceTransaction(statements, rest, () =>
-            {
-                foreach (var (key, change) in slice.Span)
-                    if (change.Removed) statements.DeleteProfile.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Id).Run();
-                    else if (!statements.PendingSnapshot.Bind(1, change.Seq).TryFirstBlob(0, (statements, key, change.Seq), UpsertFromPending))
-                        throw new InvalidOperationException($"the pending change {change.Seq} of profile {key.Id} is missing");
-            }, slice.Length);
-        }
-        for (var start = 0; start < identities.Length; start += sliceRows)
+            foreach (var (key, change) in a.profiles.AsSpan(start, count))
+                if (change.Removed) a.statements.DeleteProfile.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Id).Run();
+                else if (!a.statements.PendingSnapshot.Bind(1, change.Seq).TryFirstBlob(0, (a.statements, key, change.Seq), UpsertFromPending))
+                    throw new InvalidOperationException($"the pending change {change.Seq} of profile {key.Id} is missing");
+        });
+        InSlices(identities, rest, (statements, identities), static (a, start, count) =>
         {
-            var slice = identities.AsMemory(start, Math.Min(sliceRows, identities.Length - start));
-            InSliceTransaction(statements, rest, () =>
-            {
-                foreach (var (key, owner) in slice.Span)
-                    if (owner is { } profile) statements.UpsertIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Bind(5, profile).Run();
-                    else statements.DeleteIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Run();
-            }, slice.Length);
-        }
-        // The merges in their order (few: one transaction).
-        InSliceTransaction(statements, rest, () =>
-        {
-            foreach (var (merged, into) in generation.Merges)
-            {
-                statements.InsertAlias.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
-                // Earlier aliases to the merged profile now lead to the survivor directly.
-                statements.RetargetAliases.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
-            }
-        }, generation.Merges.Count);
+            foreach (var (key, owner) in a.identities.AsSpan(start, count))
+                if (owner is { } profile) a.statements.UpsertIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Bind(5, profile).Run();
+                else a.statements.DeleteIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Run();
+        });
         // Lookup keys (an import's: one or more per profile), in key order too.
-        for (var start = 0; start < keys.Length; start += sliceRows)
+        InSlices(keys, rest, (statements, keys), static (a, start, count) =>
         {
-            var slice = keys.AsMemory(start, Math.Min(sliceRows, keys.Length - start));
-            InSliceTransaction(statements, rest, () =>
+            foreach (var (profile, key) in a.keys.AsSpan(start, count))
+                a.statements.UpsertLookupKey.Bind(1, profile.Account).Bind(2, profile.Audience).BindBlob(3, key).Bind(4, profile.Id).Run();
+        });
+        // Last the merges in their order (few), in the one transaction synced: its sync makes every
+        // transaction before it durable too (they are earlier in the same WAL).
+        statements.SyncFull.Run();
+        try
+        {
+            WriteSlice(statements, (statements, generation.Merges), static a =>
             {
-                foreach (var (profile, key) in slice.Span)
-                    statements.UpsertLookupKey.Bind(1, profile.Account).Bind(2, profile.Audience).BindBlob(3, key).Bind(4, profile.Id).Run();
-            }, slice.Length);
+                foreach (var (merged, into) in a.Merges)
+                {
+                    a.statements.InsertAlias.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
+                    // Earlier aliases to the merged profile now lead to the survivor directly.
+                    a.statements.RetargetAliases.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
+                }
+            }, generation.Merges.Count);
         }
-        // Last the pending rows, once everything they hold is in the tables.
-        // The generation's changes have the log positions FirstSeq..LastSeq, each one row.
+        finally
+        {
+            statements.SyncNormal.Run();
+        }
+        CheckpointProfileStore(rest);
+        // Last the pending rows, once everything they hold is in the tables, on the disk. The
+        // generation's changes have the log positions FirstSeq..LastSeq, each one row. Not synced: the
+        // log's next commit syncs them with its own, and a crash before brings back rows that are
+        // written again, unchanged.
         for (var upTo = generation.FirstSeq + DeleteRows - 1; ; upTo += DeleteRows)
         {
             var bound = Math.Min(upTo, generation.LastSeq);
-            InSliceTransaction(statements, rest, () => statements.DeletePending.Bind(1, bound).Run(), 0);
+            lock (_writerLock)
+            {
+                _statements.SyncOff.Run();
+                try
+                {
+                    _statements.Transaction.Run((_statements, bound), static a => a._statements.DeletePending.Bind(1, a.bound).Run());
+                }
+                finally
+                {
+                    _statements.SyncFull.Run();
+                }
+            }
             if (bound == generation.LastSeq) break;
         }
+    }
+
+    /// <summary>Writes <paramref name="rows"/> in transactions of <see cref="SliceRows"/> rows (<paramref name="write"/> gets each one's start and count), resting after each when <paramref name="rest"/>.</summary>
+    private void InSlices<TRow, TArg>(TRow[] rows, bool rest, TArg arg, Action<TArg, int, int> write)
+    {
+        for (var start = 0; start < rows.Length; start += SliceRows)
+        {
+            var count = Math.Min(SliceRows, rows.Length - start);
+            var started = Stopwatch.GetTimestamp();
+            WriteSlice(_behindStatements, (arg, write, start, count), static a => a.write(a.arg, a.start, a.count), count);
+            if (rest) Rest(Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    /// <summary>A background write-behind's rest after a step that took <paramref name="step"/>: not while someone waits for it, nor once changes pile up faster than it writes them.</summary>
+    private void Rest(TimeSpan step)
+    {
+        if (Volatile.Read(ref _hurry) == 0 && _pending.Added < MaxPendingChanges / 2)
+            _closing.Token.WaitHandle.WaitOne(step * RestPerSlice);
+    }
+
+    private static void WriteSlice<TArg>(ProfileTableStatements statements, TArg arg, Action<TArg> write, int rows)
+    {
+        PagesWrittenSinceLastAsked(statements.Connection);
+        statements.Transaction.Run(arg, write);
+        PagesWrittenBehind.Add(PagesWrittenSinceLastAsked(statements.Connection));
+        RowsWrittenBehind.Add(rows);
     }
 
     /// <summary>
@@ -296,41 +329,8 @@ public sealed partial class SqliteStore
     }
 
     /// <summary>The profile's row from its pending row's snapshot, bound where SQLite holds it.</summary>
-    private static readonly System.Buffers.ReadOnlySpanAction<byte, (BatchStatements Statements, PendingChanges.ProfileKey Key, long Seq)> UpsertFromPending =
+    private static readonly System.Buffers.ReadOnlySpanAction<byte, (ProfileTableStatements Statements, PendingChanges.ProfileKey Key, long Seq)> UpsertFromPending =
         static (snapshot, p) => p.Statements.UpsertProfile.Bind(1, p.Key.Account).Bind(2, p.Key.Audience).Bind(3, p.Key.Id).Bind(4, p.Seq).BindBlob(5, snapshot).Run();
-
-    /// <summary>One write-behind transaction, taken between two of the log's commits; then, resting, it leaves the database to the log a while.</summary>
-    private void InSliceTransaction(BatchStatements statements, bool rest, Action write, int rows)
-    {
-        // The log goes first: a commit waiting for the writer connection gets it before the next slice.
-        while (Volatile.Read(ref _logWaiting) > 0) Thread.Yield();
-        var started = Stopwatch.GetTimestamp();
-        lock (_writerLock)
-        {
-            PagesWrittenSinceLastAsked();
-            if (!rest) statements.SyncOff.Run();
-            try
-            {
-                statements.Begin.Run();
-                write();
-                statements.Commit.Run();
-            }
-            catch
-            {
-                if (raw.sqlite3_get_autocommit(_writer.Handle) == 0) statements.Rollback.Run();
-                throw;
-            }
-            finally
-            {
-                if (!rest) statements.SyncFull.Run();
-            }
-            PagesWrittenBehind.Add(PagesWrittenSinceLastAsked());
-        }
-        RowsWrittenBehind.Add(rows);
-        // Not while someone waits for the write-behind, nor once changes pile up faster than it writes them.
-        if (rest && Volatile.Read(ref _hurry) == 0 && _pending.Added < MaxPendingChanges / 2)
-            _closing.Token.WaitHandle.WaitOne(Stopwatch.GetElapsedTime(started) * RestPerSlice);
-    }
 
     /// <summary>The primary key's order (account, audience, id as its 16 stored bytes): a slice's rows are neighbours in the table.</summary>
     private static int CompareProfiles(PendingChanges.ProfileKey a, PendingChanges.ProfileKey b)
@@ -359,5 +359,58 @@ public sealed partial class SqliteStore
         if (order == 0) order = string.CompareOrdinal(a.Audience, b.Audience);
         if (order == 0) order = string.CompareOrdinal(a.Key, b.Key);
         return order != 0 ? order : string.CompareOrdinal(a.Value, b.Value);
+    }
+
+    /// <summary>The write-behind's statements on its connection (<see cref="_behind"/>).</summary>
+    private sealed class ProfileTableStatements(SqliteConnection connection) : IDisposable
+    {
+        public SqliteConnection Connection => connection;
+        public RawStatement UpsertProfile { get; } = new(connection, """
+            INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES (?1, ?2, ?3, ?4, ?5)
+            ON CONFLICT (account_id, audience, id) DO UPDATE SET applied_seq = excluded.applied_seq, snapshot = excluded.snapshot
+            """);
+        public RawStatement UpsertIdentity { get; } = new(connection,
+            "INSERT OR REPLACE INTO identities (account_id, audience, key, value, profile_id) VALUES (?1, ?2, ?3, ?4, ?5)");
+        public RawStatement DeleteIdentity { get; } = new(connection,
+            "DELETE FROM identities WHERE account_id = ?1 AND audience = ?2 AND key = ?3 AND value = ?4");
+        public RawStatement DeleteProfile { get; } = new(connection,
+            "DELETE FROM profiles WHERE account_id = ?1 AND audience = ?2 AND id = ?3");
+        public RawStatement InsertAlias { get; } = new(connection,
+            "INSERT OR REPLACE INTO aliases (account_id, audience, from_id, to_id) VALUES (?1, ?2, ?3, ?4)");
+        public RawStatement RetargetAliases { get; } = new(connection,
+            "UPDATE aliases SET to_id = ?4 WHERE account_id = ?1 AND audience = ?2 AND to_id = ?3");
+        public RawStatement UpsertLookupKey { get; } = new(connection,
+            "INSERT OR IGNORE INTO lookup_keys (account_id, audience, key, profile_id) VALUES (?1, ?2, ?3, ?4)");
+        public RawStatement PendingSnapshot { get; } = new(connection, PendingSnapshotSql);
+        public RawStatement SyncNormal { get; } = new(connection, $"PRAGMA {ProfileStore}.synchronous=NORMAL");
+        public RawStatement SyncFull { get; } = new(connection, $"PRAGMA {ProfileStore}.synchronous=FULL");
+        public TransactionStatements Transaction { get; } = new(connection);
+
+        public void Dispose()
+        {
+            foreach (var statement in (RawStatement[])[UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, PendingSnapshot, SyncNormal, SyncFull])
+                statement.Dispose();
+            Transaction.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Copies the profile file's WAL into it and puts the copied pages on the disk, before the pending
+    /// rows they came from go. The checkpoint itself does not sync (<c>synchronous=NORMAL</c> would sync
+    /// the whole file at once, and every commit of the log would wait behind that flush); the pages are
+    /// written back a slice at a time (<see cref="WriteBack"/>), then the file is synced, which then has
+    /// little left to write. Only then may the WAL start over (the next transaction of this connection,
+    /// the file's only writer), so a crash finds every page either in the WAL or on the disk.
+    /// </summary>
+    private void CheckpointProfileStore(bool rest)
+    {
+        // Without the file's handle (another SQLite provider) SQLite's checkpoint syncs the file itself.
+        var syncedHere = DatabaseFile(_behind, ProfileStore) != IntPtr.Zero;
+        Execute(_behind, syncedHere
+            ? $"PRAGMA {ProfileStore}.synchronous=OFF; PRAGMA {ProfileStore}.wal_checkpoint(PASSIVE); PRAGMA {ProfileStore}.synchronous=NORMAL;"
+            : $"PRAGMA {ProfileStore}.wal_checkpoint(PASSIVE);");
+        if (!syncedHere) return;
+        WriteBackInSlices(_behind, ProfileStore, rest ? Rest : null);
+        SyncDatabaseFile(_behind, ProfileStore);
     }
 }

@@ -20,13 +20,14 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     public SqliteStore(string path, int walRestartFrames = DefaultWalRestartFrames, TimeSpan? writeBehindAfter = null)
     {
         Path = path;
+        ProfilesPath = ProfilesPathOf(path);
         _walRestartFrames = walRestartFrames;
         WriteBehindAfter = writeBehindAfter ?? DefaultWriteBehindAfter;
         // Readers: pooled, waiting up to 30 s on a lock (DefaultTimeout), nothing to set per open.
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, ForeignKeys = true }.ToString();
         _hotReaders = new ThreadLocal<ReaderStatements>(() => new ReaderStatements(Open()), trackAllValues: true);
         _writer = Open();
-        Execute(_writer, "PRAGMA synchronous=FULL;");
+        Execute(_writer, $"PRAGMA synchronous=FULL; PRAGMA {ProfileStore}.synchronous=FULL;");
         Execute(_writer, "PRAGMA journal_mode=WAL;");
         // Checkpoints run beside the writer (Checkpoint), not inside its commits.
         Execute(_writer, "PRAGMA wal_autocheckpoint=0;");
@@ -41,6 +42,10 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         Execute(_writer, $"PRAGMA cache_size=-{WriterCacheKiB};");
         Migrate(path);
         _statements = new BatchStatements(_writer);
+        _behind = Open();
+        // Its transactions are synced once per write-behind (the last one); see WriteAllPending.
+        Execute(_behind, $"PRAGMA {ProfileStore}.synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=30000; PRAGMA {ProfileStore}.cache_size=-{WriterCacheKiB};");
+        _behindStatements = new ProfileTableStatements(_behind);
         StartWriteBehind();
     }
 
@@ -53,6 +58,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         if (existing is null)
         {
             Execute(_writer, Schema.Create);
+            Execute(_writer, Schema.ProfileTables);
             Execute(_writer, $"INSERT INTO schema_version VALUES ({Schema.Version})");
             return;
         }
@@ -68,10 +74,44 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             });
             found = 2;
         }
+        if (found == 2)
+        {
+            MoveProfileTables();
+            found = 3;
+        }
         if (found != Schema.Version)
             throw new InvalidOperationException($"{path} has schema version {existing}; this build reads version {Schema.Version}");
-        // Tables added within version 2 (all CREATE ... IF NOT EXISTS).
+        // Tables added within the version (all CREATE ... IF NOT EXISTS).
         Execute(_writer, Schema.Version2);
+        Execute(_writer, Schema.ProfileTables);
+    }
+
+    /// <summary>
+    /// Version 2 to 3: the profile tables move from the log's file into their own. The copy is committed
+    /// in the new file first, then the old tables are dropped with the version raised: a crash between
+    /// the two leaves a version 2 file, and the next open copies again over what it had copied.
+    /// </summary>
+    private void MoveProfileTables()
+    {
+        Execute(_writer, Schema.ProfileTables);
+        string[] tables = ["profiles", "identities", "aliases", "lookup_keys"];
+        var existing = tables.Where(table =>
+        {
+            using var exists = Command(_writer, "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = $n", ("$n", table));
+            return exists.ExecuteScalar() is not null;
+        }).ToList();
+        Write((c, _) =>
+        {
+            foreach (var table in existing)
+                Execute(c, $"DELETE FROM {ProfileStore}.{table}; INSERT INTO {ProfileStore}.{table} SELECT * FROM main.{table};");
+            return 0;
+        });
+        Write((c, _) =>
+        {
+            foreach (var table in existing) Execute(c, $"DROP TABLE main.{table}");
+            Execute(c, "UPDATE schema_version SET version = 3");
+            return 0;
+        });
     }
 
     public string Path { get; }
@@ -82,8 +122,25 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        // Pooled connections come back with it attached already.
+        if (raw.sqlite3_db_filename(connection.Handle, ProfileStore).utf8_to_string() is null)
+        {
+            using var attach = connection.CreateCommand();
+            attach.CommandText = $"ATTACH DATABASE $file AS {ProfileStore}";
+            attach.Parameters.AddWithValue("$file", ProfilesPath);
+            attach.ExecuteNonQuery();
+        }
         return connection;
     }
+
+    /// <summary>The schema name of the profile tables' file on every connection.</summary>
+    private const string ProfileStore = "profile_store";
+
+    /// <summary>The file of the tables written behind the log: <c>tailor.db</c> → <c>tailor-profiles.db</c>.</summary>
+    public static string ProfilesPathOf(string path) =>
+        System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path) ?? "", System.IO.Path.GetFileNameWithoutExtension(path) + "-profiles.db");
+
+    public string ProfilesPath { get; }
 
     private static void Execute(SqliteConnection connection, string sql)
     {
@@ -262,34 +319,22 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
 
     public int CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq)
     {
-        Interlocked.Increment(ref _logWaiting);
         lock (_writerLock)
         {
-            Interlocked.Decrement(ref _logWaiting);
             var statements = _statements;
             // The transaction through the C API too: Microsoft.Data.Sqlite's makes a command, a reader and
             // their statements for BEGIN and COMMIT, on every batch.
-            PagesWrittenSinceLastAsked(); // (what the connection wrote for anything else, admin writes, is not the batch's)
-            statements.Begin.Run();
-            try
-            {
-                WriteBatch(statements, items, firstSeq);
-                statements.Commit.Run();
-            }
-            catch
-            {
-                if (raw.sqlite3_get_autocommit(_writer.Handle) == 0) statements.Rollback.Run();
-                throw;
-            }
+            PagesWrittenSinceLastAsked(_writer); // (what the connection wrote for anything else, admin writes, is not the batch's)
+            statements.Transaction.Run((this, statements, items, firstSeq), static a => a.Item1.WriteBatch(a.statements, a.items, a.firstSeq));
             _pending.Add(items, firstSeq);
-            return PagesWrittenSinceLastAsked();
+            return PagesWrittenSinceLastAsked(_writer);
         }
     }
 
-    /// <summary>The pages the writer connection's cache wrote out (to the WAL) since the last time it was asked.</summary>
-    private int PagesWrittenSinceLastAsked()
+    /// <summary>The pages a writing connection's cache wrote out (to its WALs) since the last time it was asked.</summary>
+    private static int PagesWrittenSinceLastAsked(SqliteConnection connection)
     {
-        var ok = raw.sqlite3_db_status(_writer.Handle, raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
+        var ok = raw.sqlite3_db_status(connection.Handle, raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
         return ok == raw.SQLITE_OK ? written : 0;
     }
 
@@ -330,41 +375,61 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
 
     private const string PendingSnapshotSql = "SELECT snapshot FROM pending_changes WHERE seq = ?1";
 
-    /// <summary>The write path's statements, prepared once for the writer connection's lifetime.</summary>
-    private sealed class BatchStatements(SqliteConnection connection)
+    /// <summary>The log's statements, prepared once for the writer connection's lifetime.</summary>
+    private sealed class BatchStatements(SqliteConnection connection) : IDisposable
     {
         public RawStatement InsertEvent { get; } = new(connection,
             "INSERT INTO events (seq, account_id, db, tbl, uuid, client_uuid, time, audience, profile_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-        public RawStatement UpsertProfile { get; } = new(connection, """
-            INSERT INTO profiles (account_id, audience, id, applied_seq, snapshot) VALUES (?1, ?2, ?3, ?4, ?5)
-            ON CONFLICT (account_id, audience, id) DO UPDATE SET applied_seq = excluded.applied_seq, snapshot = excluded.snapshot
-            """);
-        public RawStatement UpsertIdentity { get; } = new(connection,
-            "INSERT OR REPLACE INTO identities (account_id, audience, key, value, profile_id) VALUES (?1, ?2, ?3, ?4, ?5)");
-        public RawStatement DeleteIdentity { get; } = new(connection,
-            "DELETE FROM identities WHERE account_id = ?1 AND audience = ?2 AND key = ?3 AND value = ?4");
-        public RawStatement DeleteProfile { get; } = new(connection,
-            "DELETE FROM profiles WHERE account_id = ?1 AND audience = ?2 AND id = ?3");
-        public RawStatement InsertAlias { get; } = new(connection,
-            "INSERT OR REPLACE INTO aliases (account_id, audience, from_id, to_id) VALUES (?1, ?2, ?3, ?4)");
-        public RawStatement RetargetAliases { get; } = new(connection,
-            "UPDATE aliases SET to_id = ?4 WHERE account_id = ?1 AND audience = ?2 AND to_id = ?3");
-
-        public RawStatement UpsertLookupKey { get; } = new(connection,
-            "INSERT OR IGNORE INTO lookup_keys (account_id, audience, key, profile_id) VALUES (?1, ?2, ?3, ?4)");
         public RawStatement InsertPending { get; } = new(connection,
             "INSERT INTO pending_changes (seq, account_id, audience, profile_id, snapshot, effects) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
         public RawStatement DeletePending { get; } = new(connection, "DELETE FROM pending_changes WHERE seq <= ?1");
-        public RawStatement PendingSnapshot { get; } = new(connection, PendingSnapshotSql);
         public RawStatement SetLastSeq { get; } = new(connection,
             "INSERT OR REPLACE INTO log_state (id, last_seq) VALUES (1, ?1)");
-        public RawStatement SyncOff { get; } = new(connection, "PRAGMA synchronous=OFF");
-        public RawStatement SyncFull { get; } = new(connection, "PRAGMA synchronous=FULL");
-        public RawStatement Begin { get; } = new(connection, "BEGIN IMMEDIATE");
-        public RawStatement Commit { get; } = new(connection, "COMMIT");
-        public RawStatement Rollback { get; } = new(connection, "ROLLBACK");
+        public RawStatement SyncOff { get; } = new(connection, "PRAGMA main.synchronous=OFF");
+        public RawStatement SyncFull { get; } = new(connection, "PRAGMA main.synchronous=FULL");
+        public TransactionStatements Transaction { get; } = new(connection);
 
-        public RawStatement[] All => [InsertEvent, UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, InsertPending, DeletePending, PendingSnapshot, SetLastSeq, SyncOff, SyncFull, Begin, Commit, Rollback];
+        public void Dispose()
+        {
+            foreach (var statement in (RawStatement[])[InsertEvent, InsertPending, DeletePending, SetLastSeq, SyncOff, SyncFull]) statement.Dispose();
+            Transaction.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// BEGIN, COMMIT and ROLLBACK through the C API (Microsoft.Data.Sqlite's transaction makes a command,
+    /// a reader and their statements for each). Not BEGIN IMMEDIATE, which takes the write lock of every
+    /// attached file: the log's commits and the write-behind's slices would wait for each other. Each
+    /// file's lock is taken by the first statement that writes it.
+    /// </summary>
+    private sealed class TransactionStatements(SqliteConnection connection) : IDisposable
+    {
+        private readonly RawStatement _begin = new(connection, "BEGIN");
+        private readonly RawStatement _commit = new(connection, "COMMIT");
+        private readonly RawStatement _rollback = new(connection, "ROLLBACK");
+
+        /// <summary>Runs <paramref name="write"/> in one transaction, rolled back if it throws.</summary>
+        public void Run<TArg>(TArg arg, Action<TArg> write)
+        {
+            _begin.Run();
+            try
+            {
+                write(arg);
+                _commit.Run();
+            }
+            catch
+            {
+                if (raw.sqlite3_get_autocommit(connection.Handle) == 0) _rollback.Run();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            _begin.Dispose();
+            _commit.Dispose();
+            _rollback.Dispose();
+        }
     }
 
     /// <summary>
@@ -456,10 +521,11 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     /// <summary>1 MiB: measured against 4 MiB (and a whole-file fsync) at 1,600 calls/s, the smaller slice gave the shorter tail.</summary>
     private const long WriteBackSlice = 1 << 20;
 
-    private static unsafe bool WriteBackInSlices(SqliteConnection connection)
+    /// <param name="afterSlice">Called with each slice's time (the write-behind rests as long, to leave the disk to the log half of the time).</param>
+    private static unsafe bool WriteBackInSlices(SqliteConnection connection, string schema = "main", Action<TimeSpan>? afterSlice = null)
     {
         if (!OperatingSystem.IsLinux()) return false;
-        var file = DatabaseFile(connection);
+        var file = DatabaseFile(connection, schema);
         if (file == IntPtr.Zero) return false;
         // SQLite's unix VFS: struct unixFile { sqlite3_io_methods const *pMethod; sqlite3_vfs *pVfs;
         // unixInodeInfo *pInode; int h; ... }. The descriptor must name the database file, so another
@@ -467,12 +533,17 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         // reached through a symbolic link (and sync_file_range writes back, it changes no data).
         var descriptor = *(int*)((byte*)file + (3 * IntPtr.Size));
         var opened = new FileInfo($"/proc/self/fd/{descriptor}").LinkTarget;
-        if (opened is null || System.IO.Path.GetFileName(opened) != System.IO.Path.GetFileName(connection.DataSource)) return false;
-        var length = new FileInfo(connection.DataSource).Length;
+        var path = raw.sqlite3_db_filename(connection.Handle, schema).utf8_to_string();
+        if (opened is null || path is null || System.IO.Path.GetFileName(opened) != System.IO.Path.GetFileName(path)) return false;
+        var length = new FileInfo(path).Length;
         try
         {
             for (long offset = 0; offset < length; offset += WriteBackSlice)
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 if (NativeSqlite.SyncFileRange(descriptor, offset, WriteBackSlice, NativeSqlite.SyncFileRangeWaitAndWrite) != 0) return false;
+                afterSlice?.Invoke(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            }
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {
@@ -486,11 +557,11 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     /// (<c>SQLITE_FCNTL_FILE_POINTER</c>), or zero. Opening the file separately is not an option: closing
     /// any descriptor of it would drop the process's POSIX locks on it.
     /// </summary>
-    private static IntPtr DatabaseFile(SqliteConnection connection)
+    private static IntPtr DatabaseFile(SqliteConnection connection, string schema = "main")
     {
         try
         {
-            return NativeSqlite.sqlite3_file_control(connection.Handle!.DangerousGetHandle(), "main", NativeSqlite.FileControlFilePointer, out var file) == 0
+            return NativeSqlite.sqlite3_file_control(connection.Handle!.DangerousGetHandle(), schema, NativeSqlite.FileControlFilePointer, out var file) == 0
                 ? file
                 : IntPtr.Zero;
         }
@@ -502,22 +573,22 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     }
 
     /// <summary>Fsyncs the database file through the connection's own SQLite file handle (the VFS's <c>xSync</c>).</summary>
-    private static unsafe void SyncDatabaseFile(SqliteConnection connection)
+    private static unsafe void SyncDatabaseFile(SqliteConnection connection, string schema = "main")
     {
-        var file = DatabaseFile(connection);
+        var file = DatabaseFile(connection, schema);
         if (file == IntPtr.Zero) return;
         // sqlite3_file starts with its sqlite3_io_methods*: { int iVersion; xClose, xRead, xWrite, xTruncate, xSync, ... }.
         var methods = *(IntPtr**)file;
         var xSync = (delegate* unmanaged[Cdecl]<IntPtr, int, int>)methods[5];
         var rc = xSync(file, NativeSqlite.SyncNormal);
-        if (rc != 0) throw new SqliteException($"syncing {connection.DataSource} failed", rc);
+        if (rc != 0) throw new SqliteException($"syncing {raw.sqlite3_db_filename(connection.Handle, schema).utf8_to_string()} failed", rc);
     }
 
     /// <summary>A PASSIVE checkpoint; returns the frames in the WAL (0 after it started over) and how many of them are copied.</summary>
     private static (long Frames, long Copied) Checkpoint(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+        command.CommandText = "PRAGMA main.wal_checkpoint(PASSIVE);";
         using var result = command.ExecuteReader();
         // Columns: busy, frames in the WAL, frames copied (-1 when the file is not in WAL mode).
         return result.Read() ? (result.GetInt64(1), result.GetInt64(2)) : (0, 0);
@@ -608,18 +679,28 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     public Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default)
     {
         // Written over the tables: what is pending for them goes first, or it would overwrite these later.
-        WriteBehind();
-        Write((_, _) =>
+        lock (_writeBehindLock)
         {
-            var statements = _statements;
-            foreach (var (profile, identities) in profiles)
+            WriteBehind();
+            var statements = _behindStatements;
+            statements.SyncFull.Run();
+            try
             {
-                statements.UpsertProfile.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, profile.Id).Bind(4, profile.AppliedSeq).BindBlob(5, profile.Snapshot).Run();
-                foreach (var identity in identities)
-                    statements.UpsertIdentity.Bind(1, scope.AccountId).Bind(2, scope.Audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
+                statements.Transaction.Run((statements, scope, profiles), static a =>
+                {
+                    foreach (var (profile, identities) in a.profiles)
+                    {
+                        a.statements.UpsertProfile.Bind(1, a.scope.AccountId).Bind(2, a.scope.Audience).Bind(3, profile.Id).Bind(4, profile.AppliedSeq).BindBlob(5, profile.Snapshot).Run();
+                        foreach (var identity in identities)
+                            a.statements.UpsertIdentity.Bind(1, a.scope.AccountId).Bind(2, a.scope.Audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
+                    }
+                });
             }
-            return 0;
-        });
+            finally
+            {
+                statements.SyncNormal.Run();
+            }
+        }
         return Task.CompletedTask;
     }
 
@@ -628,23 +709,28 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
 
     public Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
     {
-        // Erased from the tables: nothing of the profile may still be pending, or writing it behind would bring it back.
-        WriteBehind();
-        return Task.FromResult(Write((c, t) =>
+        // Erased from the tables: nothing of the profile may still be pending, or writing it behind would
+        // bring it back. One transaction over both files: each commits on its own (WAL), so a crash in
+        // between can leave the erasure half done, and erasing again completes it.
+        lock (_writeBehindLock)
         {
-            int Run(string sql)
+            WriteBehind();
+            return Task.FromResult(Write((c, t) =>
             {
-                using var command = Command(c, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
-                command.Transaction = t;
-                return command.ExecuteNonQuery();
-            }
-            var events = Run($"DELETE FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
-            Run($"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
-            Run("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND profile_id = $id");
-            Run("DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id");
-            Run("DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id");
-            return events;
-        }));
+                int Run(string sql)
+                {
+                    using var command = Command(c, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+                    command.Transaction = t;
+                    return command.ExecuteNonQuery();
+                }
+                var events = Run($"DELETE FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
+                Run($"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
+                Run("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND profile_id = $id");
+                Run("DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id");
+                Run("DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id");
+                return events;
+            }));
+        }
     }
 
     public Task<IReadOnlyList<EventRecord>> ReadProfileEventsAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
@@ -685,13 +771,48 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         while (reader.Read()) yield return row(reader);
     }
 
+    /// <summary>
+    /// Copies the store, as of one moment, into <paramref name="directory"/> (the two files under their
+    /// names, <see cref="Path"/>'s and <see cref="ProfilesPath"/>'s), while it goes on working: one
+    /// read transaction over both files, begun between two write-behind steps, so every change is in
+    /// the copied tables or in the copied log's pending rows (SQLite's online backup, from that
+    /// transaction). Returns the files written.
+    /// </summary>
+    /// <exception cref="IOException">The directory already holds a backup's files.</exception>
+    public IReadOnlyList<string> BackupTo(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var main = System.IO.Path.Combine(directory, System.IO.Path.GetFileName(Path));
+        var profiles = ProfilesPathOf(main);
+        foreach (var file in new[] { main, profiles })
+            if (File.Exists(file)) throw new IOException($"{file} exists already; back up into an empty directory.");
+        using var source = Open();
+        using var snapshot = source.BeginTransaction(deferred: true);
+        lock (_writeBehindLock)
+        {
+            // A read of each file starts its read transaction: both now, with no write-behind step under way.
+            using var start = Command(source, $"SELECT (SELECT COUNT(*) FROM main.sqlite_master), (SELECT COUNT(*) FROM {ProfileStore}.sqlite_master)");
+            start.Transaction = snapshot;
+            start.ExecuteScalar();
+        }
+        foreach (var (file, schema) in new[] { (main, "main"), (profiles, ProfileStore) })
+        {
+            using var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString());
+            target.Open();
+            source.BackupDatabase(target, "main", schema);
+        }
+        return [main, profiles];
+    }
+
     private int _disposed;
 
     /// <summary>Idempotent: the host disposes this once per interface it is registered under.</summary>
     public void Dispose()
     {
         if (!WriteBehindBeforeClosing()) return;
-        foreach (var command in _statements.All) command.Dispose();
+        _statements.Dispose();
+        _behindStatements.Dispose();
+        _behind.Dispose();
         foreach (var readers in _hotReaders.Values) readers.Dispose();
         _hotReaders.Dispose();
         _writer.Dispose();

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Runtime;
 
@@ -60,32 +61,37 @@ public sealed class RestartTests
     public async Task An_online_backup_restores_into_a_working_server()
     {
         var directory = TestDirectories.New("tailor-backup-src-");
-        var restored = TestDirectories.New("tailor-backup-dst-");
+        var restored = Path.Combine(TestDirectories.New("tailor-backup-dst-"), "copy");
         TestAccount account;
         await using (var live = new TailorServerFactory(directory))
         {
             account = await live.CreateAccountAsync();
-            await account.Import("""{"email":"bea@example.com","age":"55-64"}""" + "\n");
+            await account.Import("""{"email":"bea@example.com","age":"55-64"}""" + "\n" + """{"email":"gone@example.com","age":"18-24"}""" + "\n");
             await account.PostEvent("""{"td_client_id":"bea-web","email":"bea@example.com","td_path":"/retail/x","product_name":"boots"}""");
-            // The documented backup (sqlite3's .backup uses the same online backup API) while the server runs.
-            using (var source = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(directory, "tailor.db")};Mode=ReadOnly"))
-            using (var target = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(restored, "tailor.db")}"))
-            {
-                source.Open();
-                target.Open();
-                source.BackupDatabase(target);
-            }
-            foreach (var file in new[] { "server.secret", "admin.key" }) File.Copy(Path.Combine(directory, file), Path.Combine(restored, file));
+            // An erasure writes everything pending behind first: what came so far is in the profile tables' file,
+            Assert.Equal(HttpStatusCode.OK, (await account.Send(HttpMethod.Delete, "/v1/audiences/shoppers/profiles?key=email&value=gone%40example.com", account.MasterKey)).StatusCode);
+            // and this event's change is still pending in the log's file when the backup is taken.
+            await account.PostEvent("""{"td_client_id":"bea-web","td_path":"/retail/y","product_name":"scarf"}""");
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/backup") { Content = JsonContent.Create(new { directory = restored }) };
+            request.Headers.Authorization = new("Bearer", live.AdminKey);
+            var backup = await TailorServerFactory.Json(await live.CreateClient().SendAsync(request), HttpStatusCode.Created);
+            Assert.Equal(4, backup.GetProperty("files").GetArrayLength());
+            // A second backup into the same directory would mix two moments: refused.
+            using var again = new HttpRequestMessage(HttpMethod.Post, "/v1/backup") { Content = JsonContent.Create(new { directory = restored }) };
+            again.Headers.Authorization = new("Bearer", live.AdminKey);
+            Assert.Equal(HttpStatusCode.BadRequest, (await live.CreateClient().SendAsync(again)).StatusCode);
         }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
 
         await using var fromBackup = new TailorServerFactory(restored);
-        var again = new TestAccount(fromBackup.CreateClient(), account.Id, account.MasterKey) { WriteKey = account.WriteKey, LookupKey = account.LookupKey, Token = account.Token };
-        var profile = await again.Profile("td_client_id", "bea-web");
+        var copy = new TestAccount(fromBackup.CreateClient(), account.Id, account.MasterKey) { WriteKey = account.WriteKey, LookupKey = account.LookupKey, Token = account.Token };
+        var profile = await copy.Profile("td_client_id", "bea-web");
         Assert.Equal("55-64", profile.GetProperty("attributes").GetProperty("age").GetString());
-        Assert.Equal(1, (await again.Events()).GetArrayLength());
-        Assert.Equal("""{"age":"55-64"}""", await (await again.Lookup("email=bea@example.com")).Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.OK, (await again.PostEvent("""{"td_client_id":"bea-web","td_path":"/retail/y"}""")).StatusCode);
+        Assert.Equal(2, (await copy.Events()).GetArrayLength());
+        Assert.Equal("""{"age":"55-64"}""", await (await copy.Lookup("email=bea@example.com")).Content.ReadAsStringAsync());
+        Assert.Equal("{}", await (await copy.Lookup("email=gone@example.com")).Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, (await copy.PostEvent("""{"td_client_id":"bea-web","td_path":"/retail/z"}""")).StatusCode);
     }
 
     [Fact]

@@ -31,8 +31,11 @@ public sealed class WriteBehindTests : IDisposable
     private string CrashImage()
     {
         var copy = System.IO.Path.Combine(_directory, "crashed.db");
-        File.Copy(Path, copy);
-        File.Copy(Path + "-wal", copy + "-wal");
+        foreach (var (from, to) in new[] { (Path, copy), (SqliteStore.ProfilesPathOf(Path), SqliteStore.ProfilesPathOf(copy)) })
+        {
+            File.Copy(from, to);
+            if (File.Exists(from + "-wal")) File.Copy(from + "-wal", to + "-wal");
+        }
         return copy;
     }
 
@@ -111,6 +114,44 @@ public sealed class WriteBehindTests : IDisposable
         using var again = Open(crashed);
         Assert.Equal([5, 5, 5], (await again.LoadProfileAsync(_scope, survivor))!.Snapshot);
         Assert.Equal(5, await again.LastSeqAsync());
+    }
+
+    [Fact]
+    public async Task A_file_with_the_profile_tables_inside_it_is_migrated_into_two_files()
+    {
+        var store = Open();
+        var (survivor, merged, key) = await CommitHistory(store);
+        store.WriteBehind();
+        store.Dispose();
+        SqliteConnection.ClearAllPools();
+        // The layout of schema version 2: the four tables in tailor.db itself, no second file.
+        using (var file = new SqliteConnection($"Data Source={Path};Pooling=False"))
+        {
+            file.Open();
+            using var command = file.CreateCommand();
+            command.CommandText = $"""
+                ATTACH '{SqliteStore.ProfilesPathOf(Path)}' AS old;
+                CREATE TABLE main.profiles AS SELECT * FROM old.profiles;
+                CREATE TABLE main.identities AS SELECT * FROM old.identities;
+                CREATE TABLE main.aliases AS SELECT * FROM old.aliases;
+                CREATE TABLE main.lookup_keys AS SELECT * FROM old.lookup_keys;
+                DETACH old;
+                UPDATE schema_version SET version = 2;
+                """;
+            command.ExecuteNonQuery();
+        }
+        File.Delete(SqliteStore.ProfilesPathOf(Path));
+
+        using (var migrated = Open())
+            await AssertHistory(migrated, survivor, merged, key);
+        SqliteConnection.ClearAllPools();
+        using var check = new SqliteConnection($"Data Source={Path};Pooling=False");
+        check.Open();
+        using var tables = check.CreateCommand();
+        tables.CommandText = "SELECT (SELECT version FROM schema_version), (SELECT COUNT(*) FROM sqlite_master WHERE name IN ('profiles', 'identities', 'aliases', 'lookup_keys'))";
+        using var row = tables.ExecuteReader();
+        Assert.True(row.Read());
+        Assert.Equal((3L, 0L), (row.GetInt64(0), row.GetInt64(1)));
     }
 
     [Fact]

@@ -78,6 +78,7 @@ public static class ServerSetup
         app.MapLookupApi();
         app.MapAuditApi();
         app.MapRuntimeApi();
+        app.MapBackupApi();
         app.MapGet("/health", () => Results.Json(new { status = "ok" }));
         app.MapOpenApi(); // GET /openapi/v1.json
         return app;
