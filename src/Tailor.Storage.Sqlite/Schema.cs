@@ -73,7 +73,7 @@ internal static class Schema
         -- The log position of the last commit without an event (profile import), so that sequence
         -- numbers never go back after a restart.
         -- Changes committed with the log but not yet written into profiles, identities, aliases and
-        -- lookup_keys (the store writes them behind, every 10 s by default); see docs/operations.md.
+        -- lookup_keys (the store writes them behind, every 30 s by default); see docs/operations.md.
         CREATE TABLE IF NOT EXISTS pending_changes (
             seq INTEGER PRIMARY KEY,
             account_id INTEGER NOT NULL,

@@ -15,9 +15,10 @@ namespace Tailor.Storage.Sqlite;
 /// random pages of large B-trees). A background thread writes the changes into those tables once the
 /// oldest is <see cref="WriteBehindAfter"/> old (or <see cref="MaxPendingChanges"/> are waiting): each
 /// profile and identifier once, with its latest state, in key order, in slices of <see cref="SliceRows"/>
-/// rows. Each slice is a short transaction taken between the log's commits (a commit waiting for the
-/// writer goes first), followed by a rest as long as the slice took; then the pending rows go. Until
-/// then a profile is read from its latest pending row, found through <see cref="PendingChanges"/>.
+/// rows. The tables are in a file of their own, written on a connection of its own, so a slice never
+/// holds up the log's commits; each is followed by a rest as long as it took. Then the file is made
+/// durable (<see cref="CheckpointProfileStore"/>) and the pending rows go. Until then a profile is
+/// read from its latest pending row, found through <see cref="PendingChanges"/>.
 /// After a crash, opening the file reads the pending rows back and writes them behind first: the tables
 /// plus the pending rows always hold every committed change.
 /// </summary>

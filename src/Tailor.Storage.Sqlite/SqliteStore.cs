@@ -5,9 +5,10 @@ using SQLitePCL;
 namespace Tailor.Storage.Sqlite;
 
 /// <summary>
-/// The embedded backend: one SQLite file (<c>tailor.db</c>) in WAL mode with <c>synchronous=FULL</c>,
-/// so a committed transaction is on disk. Batches are committed by one writer connection; reads use
-/// pooled connections and see committed data only.
+/// The embedded backend: two SQLite files in WAL mode, the log's (<c>tailor.db</c>, <c>synchronous=FULL</c>,
+/// so a committed transaction is on disk) and the profile tables' written behind it
+/// (<c>tailor-profiles.db</c>, attached to every connection). Batches are committed by one writer
+/// connection, the write-behind by another; reads use pooled connections and see committed data only.
 /// </summary>
 public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileStore, IDisposable
 {

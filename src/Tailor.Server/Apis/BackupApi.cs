@@ -39,12 +39,9 @@ internal static class BackupApi
                 }
                 return Results.Json(new { directory, files = copied, bytes = copied.Sum(f => new FileInfo(f).Length) }, statusCode: 201);
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
             {
-                return ApiError.BadRequest($"The backup could not be written: {ex.Message}");
-            }
-            catch (UnauthorizedAccessException ex)
-            {
+                // The target (not writable, full, holding a backup already); the data directory is untouched.
                 return ApiError.BadRequest($"The backup could not be written: {ex.Message}");
             }
         });
