@@ -194,23 +194,15 @@ public sealed partial class SqliteStore
         });
         // Last the merges in their order (few), in the one transaction synced: its sync makes every
         // transaction before it durable too (they are earlier in the same WAL).
-        statements.SyncFull.Run();
-        try
+        WriteSlice(statements, (statements, generation.Merges), static a =>
         {
-            WriteSlice(statements, (statements, generation.Merges), static a =>
+            foreach (var (merged, into) in a.Merges)
             {
-                foreach (var (merged, into) in a.Merges)
-                {
-                    a.statements.InsertAlias.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
-                    // Earlier aliases to the merged profile now lead to the survivor directly.
-                    a.statements.RetargetAliases.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
-                }
-            }, generation.Merges.Count);
-        }
-        finally
-        {
-            statements.SyncNormal.Run();
-        }
+                a.statements.InsertAlias.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
+                // Earlier aliases to the merged profile now lead to the survivor directly.
+                a.statements.RetargetAliases.Bind(1, merged.Account).Bind(2, merged.Audience).Bind(3, merged.Id).Bind(4, into).Run();
+            }
+        }, generation.Merges.Count, synced: true);
         CheckpointProfileStore(rest);
         // Last the pending rows, once everything they hold is in the tables, on the disk. The
         // generation's changes have the log positions FirstSeq..LastSeq, each one row. Not synced: the
@@ -254,10 +246,11 @@ public sealed partial class SqliteStore
             _closing.Token.WaitHandle.WaitOne(step * RestPerSlice);
     }
 
-    private static void WriteSlice<TArg>(ProfileTableStatements statements, TArg arg, Action<TArg> write, int rows)
+    private static void WriteSlice<TArg>(ProfileTableStatements statements, TArg arg, Action<TArg> write, int rows, bool synced = false)
     {
         PagesWrittenSinceLastAsked(statements.Connection);
-        statements.Transaction.Run(arg, write);
+        if (synced) statements.RunSynced(arg, write);
+        else statements.Transaction.Run(arg, write);
         PagesWrittenBehind.Add(PagesWrittenSinceLastAsked(statements.Connection));
         RowsWrittenBehind.Add(rows);
     }
@@ -386,6 +379,20 @@ public sealed partial class SqliteStore
         public RawStatement SyncNormal { get; } = new(connection, $"PRAGMA {ProfileStore}.synchronous=NORMAL");
         public RawStatement SyncFull { get; } = new(connection, $"PRAGMA {ProfileStore}.synchronous=FULL");
         public TransactionStatements Transaction { get; } = new(connection);
+
+        /// <summary>One transaction synced at its commit (<c>synchronous=FULL</c>); the connection's transactions are not otherwise.</summary>
+        public void RunSynced<TArg>(TArg arg, Action<TArg> write)
+        {
+            SyncFull.Run();
+            try
+            {
+                Transaction.Run(arg, write);
+            }
+            finally
+            {
+                SyncNormal.Run();
+            }
+        }
 
         public void Dispose()
         {

@@ -683,24 +683,15 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         lock (_writeBehindLock)
         {
             WriteBehind();
-            var statements = _behindStatements;
-            statements.SyncFull.Run();
-            try
+            _behindStatements.RunSynced((statements: _behindStatements, scope, profiles), static a =>
             {
-                statements.Transaction.Run((statements, scope, profiles), static a =>
+                foreach (var (profile, identities) in a.profiles)
                 {
-                    foreach (var (profile, identities) in a.profiles)
-                    {
-                        a.statements.UpsertProfile.Bind(1, a.scope.AccountId).Bind(2, a.scope.Audience).Bind(3, profile.Id).Bind(4, profile.AppliedSeq).BindBlob(5, profile.Snapshot).Run();
-                        foreach (var identity in identities)
-                            a.statements.UpsertIdentity.Bind(1, a.scope.AccountId).Bind(2, a.scope.Audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
-                    }
-                });
-            }
-            finally
-            {
-                statements.SyncNormal.Run();
-            }
+                    a.statements.UpsertProfile.Bind(1, a.scope.AccountId).Bind(2, a.scope.Audience).Bind(3, profile.Id).Bind(4, profile.AppliedSeq).BindBlob(5, profile.Snapshot).Run();
+                    foreach (var identity in identities)
+                        a.statements.UpsertIdentity.Bind(1, a.scope.AccountId).Bind(2, a.scope.Audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
+                }
+            });
         }
         return Task.CompletedTask;
     }
