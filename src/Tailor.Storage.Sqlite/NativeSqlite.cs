@@ -7,6 +7,8 @@ namespace Tailor.Storage.Sqlite;
 internal static partial class NativeSqlite
 {
     public const int FileControlFilePointer = 7;
+    /// <summary>SQLITE_FCNTL_JOURNAL_POINTER: the journal's file, in WAL mode the WAL's.</summary>
+    public const int FileControlJournalPointer = 28;
     public const int SyncNormal = 2;
 
     [LibraryImport("e_sqlite3", StringMarshalling = StringMarshalling.Utf8)]

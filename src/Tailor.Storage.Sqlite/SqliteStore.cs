@@ -44,7 +44,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         Migrate(path);
         _statements = new BatchStatements(_writer);
         _behind = Open();
-        // Its transactions are synced once per write-behind (the last one); see WriteAllPending.
+        // Its transactions are not synced at their commits; its WAL is, before each checkpoint (CheckpointProfileStore).
         Execute(_behind, $"PRAGMA {ProfileStore}.synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=30000; PRAGMA {ProfileStore}.cache_size=-{WriterCacheKiB};");
         _behindStatements = new ProfileTableStatements(_behind);
         StartWriteBehind();
@@ -522,19 +522,20 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     /// <summary>1 MiB: measured against 4 MiB (and a whole-file fsync) at 1,600 calls/s, the smaller slice gave the shorter tail.</summary>
     private const long WriteBackSlice = 1 << 20;
 
+    /// <param name="wal">The file's WAL rather than the file itself (in WAL mode, SQLite's journal file).</param>
     /// <param name="afterSlice">Called with each slice's time (the write-behind rests as long, to leave the disk to the log half of the time).</param>
-    private static unsafe bool WriteBackInSlices(SqliteConnection connection, string schema = "main", Action<TimeSpan>? afterSlice = null)
+    private static unsafe bool WriteBackInSlices(SqliteConnection connection, string schema = "main", bool wal = false, Action<TimeSpan>? afterSlice = null)
     {
         if (!OperatingSystem.IsLinux()) return false;
-        var file = DatabaseFile(connection, schema);
+        var file = wal ? JournalFile(connection, schema) : DatabaseFile(connection, schema);
         if (file == IntPtr.Zero) return false;
         // SQLite's unix VFS: struct unixFile { sqlite3_io_methods const *pMethod; sqlite3_vfs *pVfs;
-        // unixInodeInfo *pInode; int h; ... }. The descriptor must name the database file, so another
-        // layout (another VFS) is caught instead of trusted; by name only, as the data directory may be
-        // reached through a symbolic link (and sync_file_range writes back, it changes no data).
+        // unixInodeInfo *pInode; int h; ... }. The descriptor must name the database file (or its WAL), so
+        // another layout (another VFS) is caught instead of trusted; by name only, as the data directory may
+        // be reached through a symbolic link (and sync_file_range writes back, it changes no data).
         var descriptor = *(int*)((byte*)file + (3 * IntPtr.Size));
         var opened = new FileInfo($"/proc/self/fd/{descriptor}").LinkTarget;
-        var path = raw.sqlite3_db_filename(connection.Handle, schema).utf8_to_string();
+        var path = raw.sqlite3_db_filename(connection.Handle, schema).utf8_to_string() + (wal ? "-wal" : "");
         if (opened is null || path is null || System.IO.Path.GetFileName(opened) != System.IO.Path.GetFileName(path)) return false;
         var length = new FileInfo(path).Length;
         try
@@ -558,11 +559,18 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     /// (<c>SQLITE_FCNTL_FILE_POINTER</c>), or zero. Opening the file separately is not an option: closing
     /// any descriptor of it would drop the process's POSIX locks on it.
     /// </summary>
-    private static IntPtr DatabaseFile(SqliteConnection connection, string schema = "main")
+    private static IntPtr DatabaseFile(SqliteConnection connection, string schema = "main") =>
+        FileOf(connection, schema, NativeSqlite.FileControlFilePointer);
+
+    /// <summary>The WAL's <c>sqlite3_file</c> (<c>SQLITE_FCNTL_JOURNAL_POINTER</c>; zero before the connection first opened it).</summary>
+    private static IntPtr JournalFile(SqliteConnection connection, string schema) =>
+        FileOf(connection, schema, NativeSqlite.FileControlJournalPointer);
+
+    private static IntPtr FileOf(SqliteConnection connection, string schema, int control)
     {
         try
         {
-            return NativeSqlite.sqlite3_file_control(connection.Handle!.DangerousGetHandle(), schema, NativeSqlite.FileControlFilePointer, out var file) == 0
+            return NativeSqlite.sqlite3_file_control(connection.Handle!.DangerousGetHandle(), schema, control, out var file) == 0
                 ? file
                 : IntPtr.Zero;
         }
@@ -573,16 +581,16 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         }
     }
 
-    /// <summary>Fsyncs the database file through the connection's own SQLite file handle (the VFS's <c>xSync</c>).</summary>
-    private static unsafe void SyncDatabaseFile(SqliteConnection connection, string schema = "main")
+    /// <summary>Fsyncs the database file (or its WAL) through the connection's own SQLite file handle (the VFS's <c>xSync</c>).</summary>
+    private static unsafe void SyncDatabaseFile(SqliteConnection connection, string schema = "main", bool wal = false)
     {
-        var file = DatabaseFile(connection, schema);
+        var file = wal ? JournalFile(connection, schema) : DatabaseFile(connection, schema);
         if (file == IntPtr.Zero) return;
         // sqlite3_file starts with its sqlite3_io_methods*: { int iVersion; xClose, xRead, xWrite, xTruncate, xSync, ... }.
         var methods = *(IntPtr**)file;
         var xSync = (delegate* unmanaged[Cdecl]<IntPtr, int, int>)methods[5];
         var rc = xSync(file, NativeSqlite.SyncNormal);
-        if (rc != 0) throw new SqliteException($"syncing {raw.sqlite3_db_filename(connection.Handle, schema).utf8_to_string()} failed", rc);
+        if (rc != 0) throw new SqliteException($"syncing {raw.sqlite3_db_filename(connection.Handle, schema).utf8_to_string()}{(wal ? "-wal" : "")} failed", rc);
     }
 
     /// <summary>A PASSIVE checkpoint; returns the frames in the WAL (0 after it started over) and how many of them are copied.</summary>

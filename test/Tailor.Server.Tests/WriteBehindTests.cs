@@ -177,4 +177,32 @@ public sealed class WriteBehindTests : IDisposable
         Assert.Null(await reopened.LoadProfileAsync(_scope, erased));
         Assert.Equal([50, 50, 50], (await reopened.LoadProfileAsync(_scope, kept))!.Snapshot);
     }
+
+    [Fact]
+    public async Task A_long_write_behind_copies_its_WAL_into_the_file_as_it_goes_and_keeps_every_change()
+    {
+        using var store = Open();
+        // 28 slices of profiles with 2 KB snapshots, and their identifiers, in one write-behind.
+        var profiles = Enumerable.Range(0, SqliteStore.SliceRows * (3 * SqliteStore.SlicesPerCheckpoint + 4)).Select(_ => Guid.CreateVersion7()).ToArray();
+        var seq = 1L;
+        foreach (var chunk in profiles.Chunk(1000))
+        {
+            store.CommitBatch([.. chunk.Select(p => StoreItems.Pageview(_scope, p, Snapshot(p), upserted: [new("email", $"{p}@example.com", p)]))], seq);
+            seq += chunk.Length;
+        }
+        store.WriteBehind();
+
+        // The WAL started over after each checkpoint: it held a few slices at a time, never the whole
+        // write-behind (each 2 KB snapshot has a 4 KiB page of its own: ~117 MB of pages in all).
+        var tablePages = profiles.Length * 4096L;
+        Assert.InRange(new FileInfo(SqliteStore.ProfilesPathOf(Path) + "-wal").Length, 0, tablePages / 2);
+        store.Dispose();
+        using var reopened = Open();
+        var read = reopened.ScanProfiles(_scope).ToDictionary(p => p.Id, p => p.Snapshot);
+        Assert.Equal(profiles.Length, read.Count);
+        Assert.All(profiles, p => Assert.Equal(Snapshot(p), read[p]));
+        Assert.Equal(profiles.Length, reopened.ScanIdentities(_scope).Count());
+
+        static byte[] Snapshot(Guid profile) => [.. Enumerable.Repeat(profile.ToByteArray(), 128).SelectMany(b => b)];
+    }
 }
