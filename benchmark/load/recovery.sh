@@ -34,12 +34,14 @@ import sqlite3, sys, time
 path, events = sys.argv[1], int(sys.argv[2])
 db = sqlite3.connect(path, isolation_level=None)
 db.execute("PRAGMA journal_mode=WAL")
-account, audience = db.execute("SELECT account_id, audience FROM profiles LIMIT 1").fetchone()
+# The profile tables are in a file of their own beside the log (tailor.db -> tailor-profiles.db).
+db.execute("ATTACH DATABASE ? AS profile_store", (path[:-3] + "-profiles.db",))
+account, audience = db.execute("SELECT account_id, audience FROM profile_store.profiles LIMIT 1").fetchone()
 last = max(db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0],
            db.execute("SELECT COALESCE(MAX(last_seq), 0) FROM log_state").fetchone()[0])
 started = time.time()
 db.execute("BEGIN")
-db.execute("CREATE TEMP TABLE p AS SELECT id FROM profiles WHERE account_id = ? AND audience = ?", (account, audience))
+db.execute("CREATE TEMP TABLE p AS SELECT id FROM profile_store.profiles WHERE account_id = ? AND audience = ?", (account, audience))
 count = db.execute("SELECT COUNT(*) FROM p").fetchone()[0]
 now = int(time.time())
 # Each event goes to profile (i mod count); the body is a ~300-byte pageview like the load's.

@@ -7,7 +7,7 @@ namespace Tailor.Storage.Sqlite;
 /// behind, see <see cref="SqliteStore.WriteBehind"/>): for each profile the log position of its latest
 /// change, whose <c>pending_changes</c> row holds the snapshot, or its removal by a merge; and the
 /// merges, in order. (Identity changes and lookup keys are read back from the pending rows when they
-/// are written behind: the identity and lookup indexes are loaded only after a write-behind.) Two
+/// are written behind, and by the scans that load the identity and lookup indexes.) Two
 /// generations: the one commits add to, and the one being written behind; reads look in both, newest
 /// first, before the tables. About 60 bytes per pending profile. Thread-safe.
 /// </summary>

@@ -20,8 +20,9 @@ namespace Tailor.Storage.Sqlite;
 /// file's WAL is copied into it (<see cref="CheckpointProfileStore"/>). Once the file holds the whole
 /// generation durably, the pending rows go. Until then a profile is
 /// read from its latest pending row, found through <see cref="PendingChanges"/>.
-/// After a crash, opening the file reads the pending rows back and writes them behind first: the tables
-/// plus the pending rows always hold every committed change.
+/// After a crash, opening the file reads the pending rows back into memory, and they are written behind
+/// in the background: the tables plus the pending rows always hold every committed change, and scans read
+/// both (<see cref="PendingOverlay"/>).
 /// </summary>
 public sealed partial class SqliteStore
 {
@@ -61,12 +62,22 @@ public sealed partial class SqliteStore
     private readonly SqliteConnection _behind;
     private readonly ProfileTableStatements _behindStatements;
     private readonly Lock _writeBehindLock = new();
+    /// <summary>
+    /// Held by each step that changes the profile tables or deletes pending rows (a slice, a deletion, an
+    /// erasure), so that a scan or a backup can begin its read of both files between two steps: it then
+    /// sees every change once, in the tables or in a pending row (<see cref="BeginReadOfBothFiles"/>).
+    /// </summary>
+    private readonly Lock _stepLock = new();
     private readonly CancellationTokenSource _closing = new();
     private Thread? _writeBehindThread;
     /// <summary>Callers waiting for a write-behind to finish (a scan, an erasure): the one under way stops resting.</summary>
     private int _hurry;
 
-    /// <summary>Reads the changes a crash left pending back into memory, writes them behind, and starts the background write-behind.</summary>
+    /// <summary>
+    /// Reads the changes a crash left pending back into memory and starts the background write-behind,
+    /// which writes them in its time: reads and scans see them meanwhile (the scans through
+    /// <see cref="PendingOverlay"/>), so the server serves without waiting for them.
+    /// </summary>
     private void StartWriteBehind()
     {
         using (var command = _writer.CreateCommand())
@@ -84,18 +95,26 @@ public sealed partial class SqliteStore
                     MergedProfiles = ChangeEffects.MergedProfiles(reader.IsDBNull(4) ? [] : (byte[])reader[4]),
                 };
                 _pending.Add([change], reader.GetInt64(0));
+                _recovered++;
             }
         }
-        WriteBehind();
+        _opened = Stopwatch.GetTimestamp();
         _writeBehindThread = new Thread(WriteBehindWhenDue) { Name = "tailor-write-behind", IsBackground = true };
         _writeBehindThread.Start();
     }
+
+    /// <summary>Changes found pending on opening (a crash left them), and when that was.</summary>
+    private int _recovered;
+    private long _opened;
 
     private void WriteBehindWhenDue()
     {
         while (!_closing.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100)))
         {
-            if (!_pending.Due(WriteBehindAfter, MaxPendingChanges)) continue;
+            // What a crash left pending waits one window like any change, however much it is: meanwhile
+            // the server loads its indexes (which read through the pending rows) and serves.
+            var most = Stopwatch.GetElapsedTime(_opened) < WriteBehindAfter ? _recovered + MaxPendingChanges : MaxPendingChanges;
+            if (!_pending.Due(WriteBehindAfter, most)) continue;
             try
             {
                 lock (_writeBehindLock)
@@ -110,7 +129,8 @@ public sealed partial class SqliteStore
 
     /// <summary>
     /// Writes every change committed so far into the profile tables (see the class comment), without
-    /// resting. Anything that reads or changes the tables directly (scans, erasures, imports) calls it first.
+    /// resting. What changes the tables directly (erasures, saved profiles) calls it first: a change
+    /// still pending would be written over theirs later. (Scans read through the pending rows instead.)
     /// </summary>
     /// <exception cref="StorageUnavailableException">The write failed (a full disk); what was pending still is.</exception>
     public void WriteBehind()
@@ -211,6 +231,7 @@ public sealed partial class SqliteStore
         for (var upTo = generation.FirstSeq + DeleteRows - 1; ; upTo += DeleteRows)
         {
             var bound = Math.Min(upTo, generation.LastSeq);
+            lock (_stepLock)
             lock (_writerLock)
             {
                 _statements.SyncOff.Run();
@@ -267,10 +288,10 @@ public sealed partial class SqliteStore
             _closing.Token.WaitHandle.WaitOne(step * RestPerSlice);
     }
 
-    private static void WriteSlice<TArg>(ProfileTableStatements statements, TArg arg, Action<TArg> write, int rows)
+    private void WriteSlice<TArg>(ProfileTableStatements statements, TArg arg, Action<TArg> write, int rows)
     {
         PagesWrittenSinceLastAsked(statements.Connection);
-        statements.Transaction.Run(arg, write);
+        lock (_stepLock) statements.Transaction.Run(arg, write);
         PagesWrittenBehind.Add(PagesWrittenSinceLastAsked(statements.Connection));
         RowsWrittenBehind.Add(rows);
     }

@@ -669,15 +669,20 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
 
     public IEnumerable<IdentityRecord> ScanIdentities(AudienceScope scope)
     {
+        using var read = BeginSnapshot(scope, PendingOverlay.Parts.Identities);
         // Rows come in key order: a key name is one shared string for all its rows, not one per row.
         var key = "";
-        return Scan("SELECT key, value, profile_id FROM identities WHERE account_id = $a AND audience = $aud",
-            r =>
+        using (var command = read.Command("SELECT key, value, profile_id FROM identities WHERE account_id = $a AND audience = $aud"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
             {
-                var read = r.GetString(0);
-                if (read != key) key = read;
-                return new IdentityRecord(key, r.GetString(1), Id(r, 2));
-            }, ("$a", scope.AccountId), ("$aud", scope.Audience));
+                var name = reader.GetString(0);
+                if (name != key) key = name;
+                var value = reader.GetString(1);
+                if (!read.Overlay.Identities.ContainsKey((key, value))) yield return new IdentityRecord(key, value, Id(reader, 2));
+            }
+        foreach (var ((pendingKey, value), owner) in read.Overlay.Identities)
+            if (owner is { } profile) yield return new IdentityRecord(pendingKey, value, profile);
     }
 
     /// <summary>The identities in the table (those still pending are not counted: this sizes the index, which the scan then fills).</summary>
@@ -691,7 +696,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         lock (_writeBehindLock)
         {
             WriteBehind();
-            _behindStatements.RunSynced((statements: _behindStatements, scope, profiles), static a =>
+            lock (_stepLock) _behindStatements.RunSynced((statements: _behindStatements, scope, profiles), static a =>
             {
                 foreach (var (profile, identities) in a.profiles)
                 {
@@ -715,7 +720,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         lock (_writeBehindLock)
         {
             WriteBehind();
-            return Task.FromResult(Write((c, t) =>
+            lock (_stepLock) return Task.FromResult(Write((c, t) =>
             {
                 int Run(string sql)
                 {
@@ -742,33 +747,113 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             r => All(r, ReadEvent), cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
     }
 
-    public IEnumerable<ProfileRecord> ScanProfiles(AudienceScope scope) =>
-        Scan("SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $a AND audience = $aud ORDER BY id",
-            r => new ProfileRecord(Id(r, 0), r.GetInt64(1), (byte[])r[2]), ("$a", scope.AccountId), ("$aud", scope.Audience));
+    public IEnumerable<ProfileRecord> ScanProfiles(AudienceScope scope)
+    {
+        using var read = BeginSnapshot(scope, PendingOverlay.Parts.Profiles);
+        using (var command = read.Command("SELECT id, applied_seq, snapshot FROM profiles WHERE account_id = $a AND audience = $aud ORDER BY id"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+            {
+                var id = Id(reader, 0);
+                if (!read.Overlay.Profiles.ContainsKey(id)) yield return new ProfileRecord(id, reader.GetInt64(1), (byte[])reader[2]);
+            }
+        // The pending profiles from their latest rows, read in log order (one pass, not a lookup each).
+        if (read.Overlay.Profiles.Count == 0) yield break;
+        using (var command = read.Command("SELECT seq, profile_id, snapshot FROM pending_changes WHERE account_id = $a AND audience = $aud ORDER BY seq"))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+            {
+                var (seq, id) = (reader.GetInt64(0), Id(reader, 1));
+                if (read.Overlay.Profiles[id] == seq) yield return new ProfileRecord(id, seq, (byte[])reader[2]);
+            }
+    }
 
-    public IEnumerable<(byte[] Key, Guid ProfileId)> ScanLookupKeys(AudienceScope scope) =>
-        // A key of a merged profile finds the survivor (aliases always name the final one).
-        Scan("""
-            SELECT k.key, COALESCE(a.to_id, k.profile_id) FROM lookup_keys k
+    public IEnumerable<(byte[] Key, Guid ProfileId)> ScanLookupKeys(AudienceScope scope)
+    {
+        using var read = BeginSnapshot(scope, PendingOverlay.Parts.LookupKeys);
+        var overlay = read.Overlay;
+        var pending = overlay.LookupKeys.Select(k => PendingOverlay.KeyOf(k.Key, k.Profile)).ToHashSet();
+        // A key of a merged profile finds the survivor (aliases always name the final one, then the pending merges).
+        using (var command = read.Command("""
+            SELECT k.key, k.profile_id, COALESCE(a.to_id, k.profile_id) FROM lookup_keys k
             LEFT JOIN aliases a ON a.account_id = k.account_id AND a.audience = k.audience AND a.from_id = k.profile_id
             WHERE k.account_id = $a AND k.audience = $aud
-            """,
-            r => ((byte[])r[0], Id(r, 1)), ("$a", scope.AccountId), ("$aud", scope.Audience));
+            """))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+            {
+                var key = (byte[])reader[0];
+                if (pending.Count == 0 || !pending.Contains(PendingOverlay.KeyOf(key, Id(reader, 1)))) yield return (key, overlay.Survivor(Id(reader, 2)));
+            }
+        foreach (var (key, profile) in overlay.LookupKeys) yield return (key, overlay.Survivor(profile));
+    }
 
-    public IEnumerable<(string Value, Guid ProfileId)> ScanIdentities(AudienceScope scope, string key) =>
-        Scan("SELECT value, profile_id FROM identities WHERE account_id = $a AND audience = $aud AND key = $k",
-            r => (r.GetString(0), Id(r, 1)), ("$a", scope.AccountId), ("$aud", scope.Audience), ("$k", key));
-
-    /// <summary>Streams rows from one read transaction (a consistent snapshot however long the scan takes), once everything pending is written behind.</summary>
-    private IEnumerable<T> Scan<T>(string sql, Func<SqliteDataReader, T> row, params (string, object?)[] parameters)
+    public IEnumerable<(string Value, Guid ProfileId)> ScanIdentities(AudienceScope scope, string key)
     {
-        WriteBehind();
-        using var connection = Open();
-        using var transaction = connection.BeginTransaction(deferred: true);
-        using var command = Command(connection, sql, parameters);
-        command.Transaction = transaction;
-        using var reader = command.ExecuteReader();
-        while (reader.Read()) yield return row(reader);
+        using var read = BeginSnapshot(scope, PendingOverlay.Parts.Identities, key);
+        using (var command = read.Command("SELECT value, profile_id FROM identities WHERE account_id = $a AND audience = $aud AND key = $k", ("$k", key)))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read())
+            {
+                var value = reader.GetString(0);
+                if (!read.Overlay.Identities.ContainsKey((key, value))) yield return (value, Id(reader, 1));
+            }
+        foreach (var ((pendingKey, value), owner) in read.Overlay.Identities)
+            if (pendingKey == key && owner is { } profile) yield return (value, profile);
+    }
+
+    /// <summary>
+    /// A read transaction over both files for a scan: a consistent view of the tables and the pending
+    /// rows, begun between two steps of the write-behind (<see cref="_stepLock"/>), with the scope's
+    /// pending rows read as an overlay (the <paramref name="parts"/> the scan needs; identifiers only named
+    /// <paramref name="key"/> when given). Streams from that one snapshot however long the scan takes.
+    /// </summary>
+    private ScanSnapshot BeginSnapshot(AudienceScope scope, PendingOverlay.Parts parts, string? key = null)
+    {
+        var connection = Open();
+        try
+        {
+            var transaction = BeginReadOfBothFiles(connection);
+            return new ScanSnapshot(connection, transaction, scope, PendingOverlay.Read(connection, transaction, scope, parts, key));
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Begins a read transaction on both files at once, with no write-behind step under way.</summary>
+    private SqliteTransaction BeginReadOfBothFiles(SqliteConnection connection)
+    {
+        var transaction = connection.BeginTransaction(deferred: true);
+        lock (_stepLock)
+        {
+            // A read of each file starts its read transaction: both now.
+            using var start = Command(connection, $"SELECT (SELECT COUNT(*) FROM main.sqlite_master), (SELECT COUNT(*) FROM {ProfileStore}.sqlite_master)");
+            start.Transaction = transaction;
+            start.ExecuteScalar();
+        }
+        return transaction;
+    }
+
+    private sealed class ScanSnapshot(SqliteConnection connection, SqliteTransaction transaction, AudienceScope scope, PendingOverlay overlay) : IDisposable
+    {
+        public PendingOverlay Overlay => overlay;
+
+        /// <summary>A command in the snapshot's transaction, with the scope bound as <c>$a</c> and <c>$aud</c>.</summary>
+        public SqliteCommand Command(string sql, params (string Name, object? Value)[] parameters)
+        {
+            var command = SqliteStore.Command(connection, sql, [("$a", scope.AccountId), ("$aud", scope.Audience), .. parameters]);
+            command.Transaction = transaction;
+            return command;
+        }
+
+        public void Dispose()
+        {
+            transaction.Dispose();
+            connection.Dispose();
+        }
     }
 
     /// <summary>
@@ -787,14 +872,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         foreach (var file in new[] { main, profiles })
             if (File.Exists(file)) throw new IOException($"{file} exists already; back up into an empty directory.");
         using var source = Open();
-        using var snapshot = source.BeginTransaction(deferred: true);
-        lock (_writeBehindLock)
-        {
-            // A read of each file starts its read transaction: both now, with no write-behind step under way.
-            using var start = Command(source, $"SELECT (SELECT COUNT(*) FROM main.sqlite_master), (SELECT COUNT(*) FROM {ProfileStore}.sqlite_master)");
-            start.Transaction = snapshot;
-            start.ExecuteScalar();
-        }
+        using var snapshot = BeginReadOfBothFiles(source);
         foreach (var (file, schema) in new[] { (main, "main"), (profiles, ProfileStore) })
         {
             using var target = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = file, Pooling = false }.ToString());

@@ -44,8 +44,9 @@ public sealed class WriteBehindTests : IDisposable
     {
         var (survivor, merged) = (Guid.CreateVersion7(), Guid.CreateVersion7());
         var key = Enumerable.Range(1, 16).Select(i => (byte)i).ToArray();
+        // The merged profile's own key is written behind before the merge: it must then find the survivor.
         store.CommitBatch([
-            Change(merged, 1, upserted: [new("email", "a@example.com", merged), new("td_client_id", "m", merged)]),
+            Change(merged, 1, upserted: [new("email", "a@example.com", merged), new("td_client_id", "m", merged)], keys: [MergedKey]),
             Change(survivor, 1, upserted: [new("td_client_id", "s", survivor), new("td_client_id", "old", survivor)]),
         ], 1);
         store.WriteBehind();
@@ -56,6 +57,8 @@ public sealed class WriteBehindTests : IDisposable
         Assert.Equal(4, await store.LastSeqAsync());
         return (survivor, merged, key);
     }
+
+    private static readonly byte[] MergedKey = [.. Enumerable.Repeat((byte)0xAB, 16)];
 
     private async Task AssertHistory(SqliteStore store, Guid survivor, Guid merged, byte[] key)
     {
@@ -68,7 +71,10 @@ public sealed class WriteBehindTests : IDisposable
         Assert.Equal(
             [("email", "a@example.com", survivor), ("td_client_id", "m", survivor), ("td_client_id", "s", survivor)],
             store.ScanIdentities(_scope).Select(i => (i.Key, i.Value, i.ProfileId)).Order());
-        Assert.Equal([(key, survivor)], store.ScanLookupKeys(_scope).Select(k => (k.Key, k.ProfileId)));
+        Assert.Equal([("m", survivor), ("s", survivor)], store.ScanIdentities(_scope, "td_client_id").Order());
+        Assert.Equal(
+            [(Convert.ToHexString(key), survivor), (Convert.ToHexString(MergedKey), survivor)],
+            store.ScanLookupKeys(_scope).Select(k => (Convert.ToHexString(k.Key), k.ProfileId)).Order());
         Assert.Equal([survivor], store.ScanProfiles(_scope).Select(p => p.Id));
     }
 
@@ -87,7 +93,9 @@ public sealed class WriteBehindTests : IDisposable
         Assert.Null(await store.LoadProfileAsync(_scope, merged));
         Assert.Equal(survivor, await store.FindAliasAsync(_scope, merged));
 
-        // The scans write everything behind first, and then the tables hold the latest state.
+        // The scans read the tables through the pending rows; after the write-behind, the tables alone.
+        await AssertHistory(store, survivor, merged, key);
+        store.WriteBehind();
         await AssertHistory(store, survivor, merged, key);
         store.Dispose();
         using var reopened = Open();
