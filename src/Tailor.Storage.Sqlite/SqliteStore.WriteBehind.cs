@@ -231,20 +231,25 @@ public sealed partial class SqliteStore
         for (var upTo = generation.FirstSeq + DeleteRows - 1; ; upTo += DeleteRows)
         {
             var bound = Math.Min(upTo, generation.LastSeq);
-            lock (_stepLock)
-            lock (_writerLock)
-            {
-                _statements.SyncOff.Run();
-                try
-                {
-                    _statements.Transaction.Run((_statements, bound), static a => a._statements.DeletePending.Bind(1, a.bound).Run());
-                }
-                finally
-                {
-                    _statements.SyncFull.Run();
-                }
-            }
+            lock (_stepLock) DeletePendingUpTo(bound);
             if (bound == generation.LastSeq) break;
+        }
+    }
+
+    /// <summary>Deletes the pending rows up to <paramref name="bound"/> in one unsynced transaction of the log's writer.</summary>
+    private void DeletePendingUpTo(long bound)
+    {
+        lock (_writerLock)
+        {
+            _statements.SyncOff.Run();
+            try
+            {
+                _statements.Transaction.Run((_statements, bound), static a => a._statements.DeletePending.Bind(1, a.bound).Run());
+            }
+            finally
+            {
+                _statements.SyncFull.Run();
+            }
         }
     }
 
