@@ -70,7 +70,7 @@ public sealed partial class SqliteStore
     private readonly Lock _stepLock = new();
     private readonly CancellationTokenSource _closing = new();
     private Thread? _writeBehindThread;
-    /// <summary>Callers waiting for a write-behind to finish (a scan, an erasure): the one under way stops resting.</summary>
+    /// <summary>Callers waiting for a write-behind to finish (an erasure, saved profiles, a merge's event history): the one under way stops resting.</summary>
     private int _hurry;
 
     /// <summary>
