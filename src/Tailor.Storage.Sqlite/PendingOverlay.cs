@@ -42,7 +42,7 @@ internal sealed class PendingOverlay
     public static PendingOverlay Read(SqliteConnection connection, SqliteTransaction transaction, AudienceScope scope, Parts parts, string? key = null)
     {
         var overlay = new PendingOverlay();
-        var names = new Dictionary<string, string>();
+        var names = new SharedNames();
         var onlyKey = key is null ? null : Encoding.UTF8.GetBytes(key);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -59,7 +59,7 @@ internal sealed class PendingOverlay
         return overlay;
     }
 
-    private void Add(Guid profile, byte[] encoded, Parts parts, byte[]? onlyKey, Dictionary<string, string> names)
+    private void Add(Guid profile, byte[] encoded, Parts parts, byte[]? onlyKey, SharedNames names)
     {
         var identities = (parts & Parts.Identities) != 0;
         var effects = new ChangeEffects.Reader(encoded);
@@ -68,13 +68,13 @@ internal sealed class PendingOverlay
             var key = effects.Bytes();
             var value = effects.Bytes();
             var owner = effects.Id();
-            if (identities && (onlyKey is null || key.SequenceEqual(onlyKey))) Identities[(Shared(key, names), Encoding.UTF8.GetString(value))] = owner;
+            if (identities && (onlyKey is null || key.SequenceEqual(onlyKey))) Identities[(names.Of(key), Encoding.UTF8.GetString(value))] = owner;
         }
         for (var n = effects.Count(); n > 0; n--)
         {
             var key = effects.Bytes();
             var value = effects.Bytes();
-            if (identities && (onlyKey is null || key.SequenceEqual(onlyKey))) Identities[(Shared(key, names), Encoding.UTF8.GetString(value))] = null;
+            if (identities && (onlyKey is null || key.SequenceEqual(onlyKey))) Identities[(names.Of(key), Encoding.UTF8.GetString(value))] = null;
         }
         for (var n = effects.Count(); n > 0; n--)
         {
@@ -84,18 +84,6 @@ internal sealed class PendingOverlay
         }
         if ((parts & Parts.LookupKeys) == 0) return;
         for (var n = effects.Count(); n > 0; n--) LookupKeys.Add((effects.Bytes().ToArray(), profile));
-    }
-
-    /// <summary>One string per identifier key name (they are few).</summary>
-    private static string Shared(ReadOnlySpan<byte> utf8, Dictionary<string, string> names)
-    {
-        Span<char> chars = utf8.Length <= 256 ? stackalloc char[utf8.Length] : new char[utf8.Length];
-        chars = chars[..Encoding.UTF8.GetChars(utf8, chars)];
-        var lookup = names.GetAlternateLookup<ReadOnlySpan<char>>();
-        if (lookup.TryGetValue(chars, out var name)) return name;
-        name = new string(chars);
-        names[name] = name;
-        return name;
     }
 
     /// <summary>The profile <paramref name="profile"/> became through the pending merges (itself when none).</summary>

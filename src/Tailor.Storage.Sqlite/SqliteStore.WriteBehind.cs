@@ -323,39 +323,27 @@ public sealed partial class SqliteStore
     {
         private readonly Dictionary<IdentityKey, Guid?> _identities = [];
         private readonly List<(PendingChanges.ProfileKey, byte[])> _keys = [];
-        private readonly Dictionary<string, string> _names = [];
+        private readonly SharedNames _names = new();
 
         public void Add(RawStatement row)
         {
             var account = row.Int64(0);
-            var audience = Shared(row.Span(1));
+            var audience = _names.Of(row.Span(1));
             var profile = row.Id(2);
             var effects = new ChangeEffects.Reader(row.Span(3));
             for (var n = effects.Count(); n > 0; n--)
             {
-                var (key, value) = (Shared(effects.Bytes()), effects.Text());
+                var (key, value) = (_names.Of(effects.Bytes()), effects.Text());
                 _identities[new(account, audience, key, value)] = effects.Id();
             }
             for (var n = effects.Count(); n > 0; n--)
             {
-                var (key, value) = (Shared(effects.Bytes()), effects.Text());
+                var (key, value) = (_names.Of(effects.Bytes()), effects.Text());
                 _identities[new(account, audience, key, value)] = null;
             }
             // The merges are in memory (reads need them): skipped here.
             for (var n = effects.Count(); n > 0; n--) effects.Id();
             for (var n = effects.Count(); n > 0; n--) _keys.Add((new(account, audience, profile), effects.Bytes().ToArray()));
-        }
-
-        /// <summary>One string per distinct name (identifier keys and audiences are few).</summary>
-        private string Shared(ReadOnlySpan<byte> utf8)
-        {
-            Span<char> chars = utf8.Length <= 256 ? stackalloc char[utf8.Length] : new char[utf8.Length];
-            chars = chars[..Encoding.UTF8.GetChars(utf8, chars)];
-            var names = _names.GetAlternateLookup<ReadOnlySpan<char>>();
-            if (names.TryGetValue(chars, out var name)) return name;
-            name = new string(chars);
-            _names[name] = name;
-            return name;
         }
 
         public (KeyValuePair<IdentityKey, Guid?>[], (PendingChanges.ProfileKey, byte[])[]) Sorted()
