@@ -191,27 +191,28 @@ public sealed partial class SqliteStore
     private void Write(PendingChanges.Generation generation, bool rest)
     {
         var statements = _behindStatements;
-        var profiles = generation.Profiles.Pairs.ToArray();
-        Array.Sort(profiles, (a, b) => CompareProfiles(a.Key, b.Key));
-        var (identities, keys) = ReadEffects(generation);
-        InSlices(profiles, rest, (statements, profiles), static (a, start, count) =>
+        using var profiles = new RentedRows<KeyValuePair<PendingChanges.ProfileKey, PendingChanges.ProfileChange>>(generation.Profiles.Count);
+        foreach (var pair in generation.Profiles.Pairs) profiles.Add(pair);
+        profiles.Span.Sort(static (a, b) => CompareProfiles(a.Key, b.Key));
+        using var effects = ReadEffects(generation);
+        InSlices(profiles, rest, statements, static (statements, rows) =>
         {
-            foreach (var (key, change) in a.profiles.AsSpan(start, count))
-                if (change.Removed) a.statements.DeleteProfile.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Id).Run();
-                else if (!a.statements.PendingSnapshot.Bind(1, change.Seq).TryFirstBlob(0, (a.statements, key, change.Seq), UpsertFromPending))
+            foreach (var (key, change) in rows)
+                if (change.Removed) statements.DeleteProfile.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Id).Run();
+                else if (!statements.PendingSnapshot.Bind(1, change.Seq).TryFirstBlob(0, (statements, key, change.Seq), UpsertFromPending))
                     throw new InvalidOperationException($"the pending change {change.Seq} of profile {key.Id} is missing");
         });
-        InSlices(identities, rest, (statements, identities), static (a, start, count) =>
+        InSlices(effects.Identities, rest, statements, static (statements, rows) =>
         {
-            foreach (var (key, owner) in a.identities.AsSpan(start, count))
-                if (owner is { } profile) a.statements.UpsertIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Bind(5, profile).Run();
-                else a.statements.DeleteIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Run();
+            foreach (var (key, owner, _) in rows)
+                if (owner is { } profile) statements.UpsertIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Bind(5, profile).Run();
+                else statements.DeleteIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Run();
         });
         // Lookup keys (an import's: one or more per profile), in key order too.
-        InSlices(keys, rest, (statements, keys), static (a, start, count) =>
+        InSlices(effects.LookupKeys, rest, statements, static (statements, rows) =>
         {
-            foreach (var (profile, key) in a.keys.AsSpan(start, count))
-                a.statements.UpsertLookupKey.Bind(1, profile.Account).Bind(2, profile.Audience).BindBlob(3, key).Bind(4, profile.Id).Run();
+            foreach (var (profile, key) in rows)
+                statements.UpsertLookupKey.Bind(1, profile.Account).Bind(2, profile.Audience).BindBlob(3, key).Bind(4, profile.Id).Run();
         });
         // Last the merges in their order (few); the checkpoint after them syncs the WAL before it copies.
         WriteSlice(statements, (statements, generation.Merges), static a =>
@@ -253,14 +254,17 @@ public sealed partial class SqliteStore
         }
     }
 
-    /// <summary>Writes <paramref name="rows"/> in transactions of <see cref="SliceRows"/> rows (<paramref name="write"/> gets each one's start and count), resting after each when <paramref name="rest"/>.</summary>
-    private void InSlices<TRow, TArg>(TRow[] rows, bool rest, TArg arg, Action<TArg, int, int> write)
+    /// <summary>Writes one slice of rows into the profile tables.</summary>
+    private delegate void SliceWrite<TArg, TRow>(TArg arg, ReadOnlySpan<TRow> rows);
+
+    /// <summary>Writes <paramref name="rows"/> in transactions of <see cref="SliceRows"/> rows, resting after each when <paramref name="rest"/>.</summary>
+    private void InSlices<TRow, TArg>(RentedRows<TRow> rows, bool rest, TArg arg, SliceWrite<TArg, TRow> write)
     {
-        for (var start = 0; start < rows.Length; start += SliceRows)
+        for (var start = 0; start < rows.Count; start += SliceRows)
         {
-            var count = Math.Min(SliceRows, rows.Length - start);
+            var count = Math.Min(SliceRows, rows.Count - start);
             var started = Stopwatch.GetTimestamp();
-            WriteSlice(_behindStatements, (arg, write, start, count), static a => a.write(a.arg, a.start, a.count), count);
+            WriteSlice(_behindStatements, (arg, write, rows.Array, start, count), static a => a.write(a.arg, a.Array.AsSpan(a.start, a.count)), count);
             if (rest) Rest(Stopwatch.GetElapsedTime(started));
             AfterSlice(rest);
         }
@@ -306,24 +310,29 @@ public sealed partial class SqliteStore
     /// (memory keeps only what reads need), each identifier once with its latest owner or its removal (a
     /// null owner), both sorted in their table's key order.
     /// </summary>
-    private (KeyValuePair<IdentityKey, Guid?>[] Identities, (PendingChanges.ProfileKey Profile, byte[] Key)[] LookupKeys) ReadEffects(PendingChanges.Generation generation)
+    private EffectsScan ReadEffects(PendingChanges.Generation generation)
     {
         var scan = new EffectsScan();
         using (var connection = Open())
         using (var rows = new RawStatement(connection, "SELECT account_id, audience, profile_id, effects FROM pending_changes WHERE seq BETWEEN ?1 AND ?2 AND effects IS NOT NULL ORDER BY seq"))
             rows.Bind(1, generation.FirstSeq).Bind(2, generation.LastSeq).ForEach(scan, static (row, scan) => scan.Add(row));
-        return scan.Sorted();
+        scan.Sort();
+        return scan;
     }
 
     /// <summary>An identifier as the identities table keys it.</summary>
     private readonly record struct IdentityKey(long Account, string Audience, string Key, string Value);
 
-    /// <summary>Identity changes coalesced in log order (the latest wins) and lookup keys, with key names and audiences shared.</summary>
-    private sealed class EffectsScan
+    /// <summary>An identifier's change: its new owner, or null when it was removed; <see cref="Order"/> is its place in the log.</summary>
+    private readonly record struct IdentityChange(IdentityKey Key, Guid? Owner, int Order);
+
+    /// <summary>Identity changes and lookup keys read in log order, with key names and audiences shared.</summary>
+    private sealed class EffectsScan : IDisposable
     {
-        private readonly Dictionary<IdentityKey, Guid?> _identities = [];
-        private readonly List<(PendingChanges.ProfileKey, byte[])> _keys = [];
         private readonly SharedNames _names = new();
+
+        public RentedRows<IdentityChange> Identities { get; } = new(1024);
+        public RentedRows<(PendingChanges.ProfileKey Profile, byte[] Key)> LookupKeys { get; } = new(16);
 
         public void Add(RawStatement row)
         {
@@ -334,25 +343,38 @@ public sealed partial class SqliteStore
             for (var n = effects.Count(); n > 0; n--)
             {
                 var (key, value) = (_names.Of(effects.Bytes()), effects.Text());
-                _identities[new(account, audience, key, value)] = effects.Id();
+                Identities.Add(new(new(account, audience, key, value), effects.Id(), Identities.Count));
             }
             for (var n = effects.Count(); n > 0; n--)
             {
                 var (key, value) = (_names.Of(effects.Bytes()), effects.Text());
-                _identities[new(account, audience, key, value)] = null;
+                Identities.Add(new(new(account, audience, key, value), null, Identities.Count));
             }
             // The merges are in memory (reads need them): skipped here.
             for (var n = effects.Count(); n > 0; n--) effects.Id();
-            for (var n = effects.Count(); n > 0; n--) _keys.Add((new(account, audience, profile), effects.Bytes().ToArray()));
+            for (var n = effects.Count(); n > 0; n--) LookupKeys.Add((new(account, audience, profile), effects.Bytes().ToArray()));
         }
 
-        public (KeyValuePair<IdentityKey, Guid?>[], (PendingChanges.ProfileKey, byte[])[]) Sorted()
+        /// <summary>Both in their table's key order; of an identifier's changes only the latest is kept.</summary>
+        public void Sort()
         {
-            var identities = _identities.ToArray();
-            Array.Sort(identities, (a, b) => CompareIdentities(a.Key, b.Key));
-            var keys = _keys.ToArray();
-            Array.Sort(keys, (a, b) => CompareLookupKeys(a, b));
-            return (identities, keys);
+            var identities = Identities.Span;
+            identities.Sort(static (a, b) =>
+            {
+                var order = CompareIdentities(a.Key, b.Key);
+                return order != 0 ? order : a.Order.CompareTo(b.Order);
+            });
+            var kept = 0;
+            for (var i = 0; i < identities.Length; i++)
+                if (i + 1 == identities.Length || CompareIdentities(identities[i].Key, identities[i + 1].Key) != 0) identities[kept++] = identities[i];
+            Identities.Truncate(kept);
+            LookupKeys.Span.Sort(static (a, b) => CompareLookupKeys(a, b));
+        }
+
+        public void Dispose()
+        {
+            Identities.Dispose();
+            LookupKeys.Dispose();
         }
     }
 

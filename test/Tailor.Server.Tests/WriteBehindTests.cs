@@ -50,9 +50,11 @@ public sealed class WriteBehindTests : IDisposable
             Change(survivor, 1, upserted: [new("td_client_id", "s", survivor), new("td_client_id", "old", survivor)]),
         ], 1);
         store.WriteBehind();
+        // Within one generation the latest change of an identifier wins: "twice" ends removed, b@ ends owned.
         store.CommitBatch([
-            Change(survivor, 2, upserted: [new("email", "a@example.com", survivor), new("td_client_id", "m", survivor)], merged: [merged], keys: [key]),
-            Change(survivor, 3, deleted: [("td_client_id", "old")]),
+            Change(survivor, 2, upserted: [new("email", "a@example.com", survivor), new("td_client_id", "m", survivor), new("td_client_id", "twice", survivor)],
+                deleted: [("email", "b@example.com")], merged: [merged], keys: [key]),
+            Change(survivor, 3, upserted: [new("email", "b@example.com", survivor)], deleted: [("td_client_id", "old"), ("td_client_id", "twice")]),
         ], 3);
         Assert.Equal(4, await store.LastSeqAsync());
         return (survivor, merged, key);
@@ -69,7 +71,7 @@ public sealed class WriteBehindTests : IDisposable
         Assert.False(await store.ReadSnapshotAsync(_scope, merged, 0, (_, _) => throw new InvalidOperationException("merged away")));
         Assert.Equal(survivor, await store.FindAliasAsync(_scope, merged));
         Assert.Equal(
-            [("email", "a@example.com", survivor), ("td_client_id", "m", survivor), ("td_client_id", "s", survivor)],
+            [("email", "a@example.com", survivor), ("email", "b@example.com", survivor), ("td_client_id", "m", survivor), ("td_client_id", "s", survivor)],
             store.ScanIdentities(_scope).Select(i => (i.Key, i.Value, i.ProfileId)).Order());
         Assert.Equal([("m", survivor), ("s", survivor)], store.ScanIdentities(_scope, "td_client_id").Order());
         Assert.Equal(
