@@ -70,7 +70,7 @@ public sealed partial class SqliteStore
     private readonly Lock _stepLock = new();
     private readonly CancellationTokenSource _closing = new();
     private Thread? _writeBehindThread;
-    /// <summary>Callers waiting for a write-behind to finish (an erasure, saved profiles, a merge's event history): the one under way stops resting.</summary>
+    /// <summary>Callers waiting for a write-behind to finish (an erasure, a merge's event history): the one under way stops resting.</summary>
     private int _hurry;
 
     /// <summary>
@@ -129,8 +129,8 @@ public sealed partial class SqliteStore
 
     /// <summary>
     /// Writes every change committed so far into the profile tables (see the class comment), without
-    /// resting. What changes the tables directly (erasures, saved profiles) calls it first: a change
-    /// still pending would be written over theirs later. (Scans read through the pending rows instead.)
+    /// resting. What changes the tables directly (an erasure) calls it first: a change
+    /// still pending would bring back what it erased. (Scans read through the pending rows instead.)
     /// </summary>
     /// <exception cref="StorageUnavailableException">The write failed (a full disk); what was pending still is.</exception>
     public void WriteBehind()
@@ -432,27 +432,11 @@ public sealed partial class SqliteStore
         public RawStatement UpsertLookupKey { get; } = new(connection,
             "INSERT OR IGNORE INTO lookup_keys (account_id, audience, key, profile_id) VALUES (?1, ?2, ?3, ?4)");
         public RawStatement PendingSnapshot { get; } = new(connection, PendingSnapshotSql);
-        public RawStatement SyncNormal { get; } = new(connection, $"PRAGMA {ProfileStore}.synchronous=NORMAL");
-        public RawStatement SyncFull { get; } = new(connection, $"PRAGMA {ProfileStore}.synchronous=FULL");
         public TransactionStatements Transaction { get; } = new(connection);
-
-        /// <summary>One transaction synced at its commit (<c>synchronous=FULL</c>); the connection's transactions are not otherwise.</summary>
-        public void RunSynced<TArg>(TArg arg, Action<TArg> write)
-        {
-            SyncFull.Run();
-            try
-            {
-                Transaction.Run(arg, write);
-            }
-            finally
-            {
-                SyncNormal.Run();
-            }
-        }
 
         public void Dispose()
         {
-            foreach (var statement in (RawStatement[])[UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, PendingSnapshot, SyncNormal, SyncFull])
+            foreach (var statement in (RawStatement[])[UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, PendingSnapshot])
                 statement.Dispose();
             Transaction.Dispose();
         }

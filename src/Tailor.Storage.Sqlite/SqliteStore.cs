@@ -690,25 +690,6 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         ReadAsync("SELECT COUNT(*) FROM identities WHERE account_id = $a AND audience = $aud",
             r => r.Read() ? r.GetInt32(0) : 0, cancellationToken, ("$a", scope.AccountId), ("$aud", scope.Audience));
 
-    public Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default)
-    {
-        // Written over the tables: what is pending for them goes first, or it would overwrite these later.
-        lock (_writeBehindLock)
-        {
-            WriteBehind();
-            lock (_stepLock) _behindStatements.RunSynced((statements: _behindStatements, scope, profiles), static a =>
-            {
-                foreach (var (profile, identities) in a.profiles)
-                {
-                    a.statements.UpsertProfile.Bind(1, a.scope.AccountId).Bind(2, a.scope.Audience).Bind(3, profile.Id).Bind(4, profile.AppliedSeq).BindBlob(5, profile.Snapshot).Run();
-                    foreach (var identity in identities)
-                        a.statements.UpsertIdentity.Bind(1, a.scope.AccountId).Bind(2, a.scope.Audience).Bind(3, identity.Key).Bind(4, identity.Value).Bind(5, identity.ProfileId).Run();
-                }
-            });
-        }
-        return Task.CompletedTask;
-    }
-
     // The profile and every profile merged into it (aliases always name the final survivor).
     private const string ProfileAndMerged = "(profile_id = $id OR profile_id IN (SELECT from_id FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id))";
 

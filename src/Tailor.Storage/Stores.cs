@@ -69,12 +69,6 @@ public interface IProfileStore
     /// <summary>How many identities the audience has (to size the identity index before loading it).</summary>
     Task<int> CountIdentitiesAsync(AudienceScope scope, CancellationToken cancellationToken = default);
     /// <summary>
-    /// Writes profiles that do not come from events (profile import, the demo's seed) with their
-    /// identifiers, in one transaction. Callers make sure no grain holds these profiles.
-    /// </summary>
-    Task SaveProfilesAsync(AudienceScope scope, IReadOnlyList<(ProfileRecord Profile, IReadOnlyList<IdentityRecord> Identities)> profiles, CancellationToken cancellationToken = default);
-
-    /// <summary>
     /// Erases a profile for good (a privacy deletion): its snapshot, identifiers, lookup keys, aliases,
     /// and its events and those of the profiles merged into it. Returns the number of events erased.
     /// </summary>
