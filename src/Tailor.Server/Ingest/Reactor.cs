@@ -14,7 +14,13 @@ namespace Tailor.Server.Ingest;
 /// </summary>
 public sealed class Reactor(IGrainFactory grains, LocalGrains local, IdempotencyCache idempotency, IdentityHints hints)
 {
-    private const int MaxMoves = 4;
+    /// <summary>
+    /// A call's profile can be merged away while the call is on its way to it, and its survivor too:
+    /// concurrent sign-ins of one customer's many devices make chains as long as their merges (four
+    /// hops were too few for twelve devices at once). Every merge goes into the oldest profile, so a
+    /// chain has no cycle and ends; the bound only turns a defect into an error instead of a loop.
+    /// </summary>
+    private const int MaxMoves = 1024;
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<byte[]> PersonalizeAsync(PersonalizeCall call, CancellationToken cancellationToken)
