@@ -17,6 +17,7 @@ public sealed class CompiledLookup
 
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
     [ThreadStatic] private static Utf8JsonWriter? t_writer;
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_output;
 
     public CompiledLookup(CompiledAudience audience, IReadOnlyList<string> fields)
     {
@@ -53,7 +54,8 @@ public sealed class CompiledLookup
     {
         Audience.Adopt(state);
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(256);
-        var output = new ArrayBufferWriter<byte>(64);
+        var output = t_output ??= new ArrayBufferWriter<byte>(256);
+        output.ResetWrittenCount();
         for (var i = 0; i < Definitions.Length; i++)
         {
             var definition = Definitions[i];

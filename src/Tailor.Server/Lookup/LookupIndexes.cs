@@ -138,9 +138,21 @@ public sealed partial class LookupIndexes
             });
             var records = Task.Run(() =>
             {
+                // Decoding every snapshot is most of the build: the rows are read in turn (one reader) and
+                // decoded on every core, since the two other scans end long before this one. Each worker
+                // reads into one state again and again and keeps its own list.
                 var list = new List<(Guid ProfileId, byte[] Record)>();
-                foreach (var record in _store.ScanProfiles(scope))
-                    list.Add((record.Id, lookup.Compiled.Encode(ProfileSnapshot.Read(record.Snapshot, layout), now)));
+                Parallel.ForEach(_store.ScanProfiles(scope), () => (State: (ProfileState?)null, Records: new List<(Guid, byte[])>()),
+                    (record, _, worker) =>
+                    {
+                        worker.State = ProfileSnapshot.Read(record.Snapshot, layout, worker.State);
+                        worker.Records.Add((record.Id, lookup.Compiled.Encode(worker.State, now)));
+                        return worker;
+                    },
+                    worker =>
+                    {
+                        lock (list) list.AddRange(worker.Records);
+                    });
                 return list;
             });
             try
