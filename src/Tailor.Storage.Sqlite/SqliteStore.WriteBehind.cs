@@ -31,6 +31,8 @@ public sealed partial class SqliteStore
         "Profile and identity rows written behind the log (each once per write-behind, however often it changed)");
     private static readonly Counter<long> PagesWrittenBehind = Meter.CreateCounter<long>("tailor.store.writebehind.pages", "{page}",
         "Database pages the write-behind's transactions wrote (SQLite: 4 KiB pages into the WAL)");
+    private static readonly Counter<long> WriteBehindFailures = Meter.CreateCounter<long>("tailor.store.writebehind.failures", "{failure}",
+        "Background write-behinds that failed (their changes stay pending and are written again one window later)");
 
     /// <summary>30 s: a profile or identifier changed several times in that window is written once, and so is a page of the table changed several times.</summary>
     public static readonly TimeSpan DefaultWriteBehindAfter = TimeSpan.FromSeconds(30);
@@ -109,20 +111,26 @@ public sealed partial class SqliteStore
 
     private void WriteBehindWhenDue()
     {
+        var retryAt = 0L;
         while (!_closing.Token.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(100)))
         {
             // What a crash left pending waits one window like any change, however much it is: meanwhile
             // the server loads its indexes (which read through the pending rows) and serves.
             var most = Stopwatch.GetElapsedTime(_opened) < WriteBehindAfter ? _recovered + MaxPendingChanges : MaxPendingChanges;
-            if (!_pending.Due(WriteBehindAfter, most)) continue;
+            if (Stopwatch.GetTimestamp() < retryAt || !_pending.Due(WriteBehindAfter, most)) continue;
             try
             {
                 lock (_writeBehindLock)
                     if (_disposed == 0) WriteAllPending(rest: true);
             }
-            catch (SqliteException)
+            catch (Exception ex)
             {
-                // Retried when next due (the generation stays pending, in memory and in its rows).
+                // The generation stays pending, in memory and in its rows, and is written again whole one
+                // window later (a full disk, a damaged file): reported, not thrown on this thread, whose
+                // exception would end the process.
+                WriteBehindFailures.Add(1);
+                retryAt = Stopwatch.GetTimestamp() + (long)(WriteBehindAfter.TotalSeconds * Stopwatch.Frequency);
+                _writeBehindFailed?.Invoke(ex);
             }
         }
     }

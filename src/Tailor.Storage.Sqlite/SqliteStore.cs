@@ -15,11 +15,14 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     private readonly string _connectionString;
     private readonly SqliteConnection _writer;
     private readonly Lock _writerLock = new();
+    private readonly Action<Exception>? _writeBehindFailed;
 
     /// <param name="walRestartFrames">WAL size (in frames of one page) from which <see cref="Maintain"/> makes the WAL start over.</param>
     /// <param name="writeBehindAfter">How long committed changes may wait to be written into the profile tables (<see cref="DefaultWriteBehindAfter"/>).</param>
-    public SqliteStore(string path, int walRestartFrames = DefaultWalRestartFrames, TimeSpan? writeBehindAfter = null)
+    /// <param name="writeBehindFailed">Told, on the write-behind's thread, of each background write-behind that failed (it is tried again one window later).</param>
+    public SqliteStore(string path, int walRestartFrames = DefaultWalRestartFrames, TimeSpan? writeBehindAfter = null, Action<Exception>? writeBehindFailed = null)
     {
+        _writeBehindFailed = writeBehindFailed;
         Path = path;
         ProfilesPath = ProfilesPathOf(path);
         _walRestartFrames = walRestartFrames;

@@ -189,6 +189,43 @@ public sealed class WriteBehindTests : IDisposable
     }
 
     [Fact]
+    public async Task A_background_write_behind_that_fails_is_reported_keeps_its_changes_and_is_tried_again()
+    {
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        using var store = new SqliteStore(Path, writeBehindAfter: TimeSpan.FromMilliseconds(200), writeBehindFailed: failures.Enqueue);
+        void OnProfileFile(string sql)
+        {
+            using var other = new SqliteConnection($"Data Source={SqliteStore.ProfilesPathOf(Path)};Pooling=False");
+            other.Open();
+            using var command = other.CreateCommand();
+            command.CommandText = sql;
+            command.ExecuteNonQuery();
+        }
+        long Pending()
+        {
+            using var other = new SqliteConnection($"Data Source={Path};Pooling=False");
+            other.Open();
+            using var command = other.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM pending_changes";
+            return (long)command.ExecuteScalar()!;
+        }
+
+        // The profile file refuses writes (as a full disk would): the background write-behind cannot write the change.
+        OnProfileFile("CREATE TRIGGER refuse BEFORE INSERT ON profiles BEGIN SELECT RAISE(ABORT, 'refused'); END");
+        var profile = Guid.CreateVersion7();
+        store.CommitBatch([Change(profile, 7)], 1);
+        Assert.True(SpinWait.SpinUntil(() => !failures.IsEmpty, TimeSpan.FromSeconds(30)), "the failure was not reported");
+        Assert.IsType<SqliteException>(failures.First());
+        Assert.Equal([7, 7, 7], (await store.LoadProfileAsync(_scope, profile))!.Snapshot);
+        Assert.Equal(1, Pending());
+
+        // Writable again: a later attempt writes it and its pending row goes.
+        OnProfileFile("DROP TRIGGER refuse");
+        Assert.True(SpinWait.SpinUntil(() => Pending() == 0, TimeSpan.FromSeconds(30)), "the change was not written behind after the repair");
+        Assert.Equal([7, 7, 7], (await store.LoadProfileAsync(_scope, profile))!.Snapshot);
+    }
+
+    [Fact]
     public async Task A_long_write_behind_copies_its_WAL_into_the_file_as_it_goes_and_keeps_every_change()
     {
         using var store = Open();

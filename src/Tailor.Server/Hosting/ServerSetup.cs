@@ -128,8 +128,13 @@ public static class ServerSetup
             }
         });
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(sp => new SqliteStore(Path.Combine(DataDirectory(sp), "tailor.db"),
-            writeBehindAfter: sp.GetRequiredService<IOptions<TailorOptions>>().Value.WriteBehindAfter));
+        services.AddSingleton(sp =>
+        {
+            var log = sp.GetRequiredService<ILoggerFactory>().CreateLogger<SqliteStore>();
+            return new SqliteStore(Path.Combine(DataDirectory(sp), "tailor.db"),
+                writeBehindAfter: sp.GetRequiredService<IOptions<TailorOptions>>().Value.WriteBehindAfter,
+                writeBehindFailed: ex => StorageLog.WriteBehindFailed(log, ex));
+        });
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<SqliteStore>());
         services.AddSingleton<IProfileStore>(sp => sp.GetRequiredService<SqliteStore>());
