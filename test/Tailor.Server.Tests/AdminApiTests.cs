@@ -152,6 +152,9 @@ public sealed class AdminApiTests(ServerFixture fixture) : IClassFixture<ServerF
         var post = document.GetProperty("paths").GetProperty("/{database}/{table}").GetProperty("post");
         Assert.True(post.GetProperty("requestBody").GetProperty("content").TryGetProperty("application/vnd.treasuredata.v1+json", out _));
         Assert.True(post.GetProperty("responses").TryGetProperty("429", out _));
+        // Any endpoint that reaches the store may answer 503 (a full disk, a call timed out).
+        foreach (var (path, method) in new[] { ("/v1/config", "put"), ("/v5/ei/bulk", "post"), ("/v1/audiences/{audience}/import", "post") })
+            Assert.True(document.GetProperty("paths").GetProperty(path).GetProperty(method).GetProperty("responses").TryGetProperty("503", out _), $"{method} {path}");
     }
 
     [Fact]

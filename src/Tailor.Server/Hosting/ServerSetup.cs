@@ -107,12 +107,25 @@ public static class ServerSetup
         });
         services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver()));
 
-        services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        services.AddOpenApi(openApi =>
         {
-            document.Info.Title = "Tailor";
-            document.Info.Description = "Real-time personalization (POST /{database}/{table}) and the admin API. See docs/api.md.";
-            return Task.CompletedTask;
-        }));
+            openApi.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "Tailor";
+                document.Info.Description = "Real-time personalization (POST /{database}/{table}) and the admin API. See docs/api.md.";
+                return Task.CompletedTask;
+            });
+            // The exception handler above answers 503 on any endpoint that reaches the store or a grain.
+            openApi.AddOperationTransformer((operation, _, _) =>
+            {
+                operation.Responses ??= [];
+                operation.Responses.TryAdd("503", new Microsoft.OpenApi.OpenApiResponse
+                {
+                    Description = "Service unavailable, retry later: the store could not write (a full disk; code 5003), the call did not complete within 30 s (5004), or (lookup APIs) the lookup index is not available.",
+                });
+                return Task.CompletedTask;
+            });
+        });
         services.AddOptions<ForwardedHeadersOptions>().Configure<IOptions<TailorOptions>>((forwarded, tailor) =>
         {
             forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
