@@ -84,6 +84,10 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS log_state (
             id INTEGER PRIMARY KEY CHECK (id = 1),
             last_seq INTEGER NOT NULL);
+        -- The same random id in both files: they are one store (SqliteStore.PairFiles).
+        CREATE TABLE IF NOT EXISTS store_pair (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pair BLOB NOT NULL);
         """;
 
     /// <summary>The tables written behind the log, in their own file (attached as <c>profile_store</c>).</summary>
@@ -116,6 +120,9 @@ internal static class Schema
             profile_id BLOB NOT NULL,
             key BLOB NOT NULL,
             PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS profile_store.store_pair (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            pair BLOB NOT NULL);
         """;
 
     public const string Version1To2 = "ALTER TABLE api_keys ADD COLUMN lookup_grant TEXT;";

@@ -44,7 +44,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         // (SQLite's balance_nonroot moves pages through a temporary number past the end of the file, and
         // pager_end_transaction truncates the cache back): about 1.4 ms per commit at 128 MiB.
         Execute(_writer, $"PRAGMA cache_size=-{WriterCacheKiB};");
-        Migrate(path);
+        PairFiles(path, migrated: Migrate(path));
         _statements = new BatchStatements(_writer);
         _behind = Open();
         // Its transactions are not synced at their commits; its WAL is, before each checkpoint (CheckpointProfileStore).
@@ -53,7 +53,8 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         StartWriteBehind();
     }
 
-    private void Migrate(string path)
+    /// <summary>Brings the files to <see cref="Schema.Version"/>; true when the profile file was made now from the tables inside the log's (version 2).</summary>
+    private bool Migrate(string path)
     {
         Execute(_writer, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);");
         using var version = _writer.CreateCommand();
@@ -61,10 +62,14 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         var existing = version.ExecuteScalar();
         if (existing is null)
         {
+            // Refused before anything is created, so that a second start refuses too (PairFiles).
+            using (var paired = Command(_writer, $"SELECT 1 FROM {ProfileStore}.sqlite_master WHERE name = 'store_pair'"))
+                if (paired.ExecuteScalar() is not null && PairOf(ProfileStore) is not null)
+                    throw new InvalidOperationException($"{path} is new, but {ProfilesPath} beside it holds another store's profiles: restore both files from the same backup, or move {ProfilesPath} away to start empty.");
             Execute(_writer, Schema.Create);
             Execute(_writer, Schema.ProfileTables);
             Execute(_writer, $"INSERT INTO schema_version VALUES ({Schema.Version})");
-            return;
+            return false;
         }
         var found = Convert.ToInt32(existing, CultureInfo.InvariantCulture);
         if (found == 1)
@@ -78,6 +83,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             });
             found = 2;
         }
+        var migrated = found == 2;
         if (found == 2)
         {
             MoveProfileTables();
@@ -88,6 +94,50 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         // Tables added within the version (all CREATE ... IF NOT EXISTS).
         Execute(_writer, Schema.Version2);
         Execute(_writer, Schema.ProfileTables);
+        return migrated;
+    }
+
+    private byte[]? PairOf(string schema)
+    {
+        using var read = Command(_writer, $"SELECT pair FROM {schema}.store_pair WHERE id = 1");
+        return read.ExecuteScalar() as byte[];
+    }
+
+    /// <summary>
+    /// The two files are one store: both hold the same random id, written into the profile file first
+    /// (so a crash in between leaves the log's file without it, which the next open completes). A
+    /// profile file beside a log it does not belong to would mix two stores' profiles (another server's,
+    /// or a fresh <c>tailor.db</c> whose new accounts would take the old ones' numbers): refused, as is
+    /// a missing profile file beside a log that wrote into one. Files made before the pairing get a new id.
+    /// </summary>
+    private void PairFiles(string path, bool migrated)
+    {
+        void Write(string schema, byte[] pair)
+        {
+            using var write = Command(_writer, $"INSERT OR REPLACE INTO {schema}.store_pair (id, pair) VALUES (1, $p)", ("$p", pair));
+            write.ExecuteNonQuery();
+        }
+        var (log, profiles) = (PairOf("main"), PairOf(ProfileStore));
+        switch (log, profiles)
+        {
+            case ({ } a, { } b) when a.AsSpan().SequenceEqual(b):
+                return;
+            case ({ }, { }):
+                throw new InvalidOperationException($"{ProfilesPath} belongs to another store than {path}: restore both files from the same backup (docs/operations.md).");
+            case (null, { } existing):
+                Write("main", existing);
+                return;
+            case ({ } existing, null) when migrated:
+                Write(ProfileStore, existing);
+                return;
+            case ({ }, null):
+                throw new InvalidOperationException($"{ProfilesPath} is missing or new, but {path} wrote profiles into one: restore both files from the same backup (docs/operations.md).");
+            default:
+                var pair = Guid.NewGuid().ToByteArray();
+                Write(ProfileStore, pair);
+                Write("main", pair);
+                return;
+        }
     }
 
     /// <summary>

@@ -165,6 +165,43 @@ public sealed class WriteBehindTests : IDisposable
     }
 
     [Fact]
+    public void The_two_files_open_only_together()
+    {
+        void Delete(string file)
+        {
+            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
+        }
+        void MakeStore(string path)
+        {
+            using var store = new SqliteStore(path, writeBehindAfter: TimeSpan.FromHours(1));
+            store.CommitBatch([Change(Guid.CreateVersion7(), 1)], 1);
+            store.WriteBehind();
+        }
+        string Refusal(string path)
+        {
+            SqliteConnection.ClearAllPools();
+            return Assert.Throws<InvalidOperationException>(() => new SqliteStore(path, writeBehindAfter: TimeSpan.FromHours(1)).Dispose()).Message;
+        }
+        var other = System.IO.Path.Combine(_directory, "other", "tailor.db");
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(other)!);
+        MakeStore(Path);
+        MakeStore(other);
+        using (Open()) { } // reopened with its own profile file
+        SqliteConnection.ClearAllPools();
+
+        // Another store's profile file.
+        File.Copy(SqliteStore.ProfilesPathOf(other), SqliteStore.ProfilesPathOf(Path), overwrite: true);
+        Assert.Contains("belongs to another store", Refusal(Path));
+        // A fresh log beside a used profile file (its accounts would take the old ones' numbers).
+        Delete(Path);
+        Assert.Contains("is new", Refusal(Path));
+        Assert.Contains("is new", Refusal(Path)); // the refusal made nothing that would let a second start through
+        // A missing profile file beside a log that wrote into one.
+        Delete(SqliteStore.ProfilesPathOf(other));
+        Assert.Contains("missing or new", Refusal(other));
+    }
+
+    [Fact]
     public async Task A_profile_changed_many_times_keeps_its_latest_state_and_an_erased_one_does_not_come_back()
     {
         using var store = Open();
