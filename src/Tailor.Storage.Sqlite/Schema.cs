@@ -56,7 +56,7 @@ internal static class Schema
         """ + Version2;
 
     /// <summary>What version 2 added (the lookup API); run on a version 1 file after <see cref="Version1To2"/>.</summary>
-    public const string Version2 = """
+    public const string Version2 = $$"""
         CREATE TABLE IF NOT EXISTS key_usage (
             key_id INTEGER NOT NULL,
             period TEXT NOT NULL,
@@ -85,13 +85,11 @@ internal static class Schema
             id INTEGER PRIMARY KEY CHECK (id = 1),
             last_seq INTEGER NOT NULL);
         -- The same random id in both files: they are one store (SqliteStore.PairFiles).
-        CREATE TABLE IF NOT EXISTS store_pair (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            pair BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS store_pair {{StorePairColumns}};
         """;
 
     /// <summary>The tables written behind the log, in their own file (attached as <c>profile_store</c>).</summary>
-    public const string ProfileTables = """
+    public const string ProfileTables = $$"""
         CREATE TABLE IF NOT EXISTS profile_store.profiles (
             account_id INTEGER NOT NULL,
             audience TEXT NOT NULL,
@@ -120,10 +118,11 @@ internal static class Schema
             profile_id BLOB NOT NULL,
             key BLOB NOT NULL,
             PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS profile_store.store_pair (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
-            pair BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS profile_store.store_pair {{StorePairColumns}};
         """;
+
+    /// <summary>The one row of <c>store_pair</c>, in each of the two files.</summary>
+    private const string StorePairColumns = "(id INTEGER PRIMARY KEY CHECK (id = 1), pair BLOB NOT NULL)";
 
     public const string Version1To2 = "ALTER TABLE api_keys ADD COLUMN lookup_grant TEXT;";
 }

@@ -112,7 +112,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     /// </summary>
     private void PairFiles(string path, bool migrated)
     {
-        void Write(string schema, byte[] pair)
+        void WritePair(string schema, byte[] pair)
         {
             using var write = Command(_writer, $"INSERT OR REPLACE INTO {schema}.store_pair (id, pair) VALUES (1, $p)", ("$p", pair));
             write.ExecuteNonQuery();
@@ -125,17 +125,17 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             case ({ }, { }):
                 throw new InvalidOperationException($"{ProfilesPath} belongs to another store than {path}: restore both files from the same backup (docs/operations.md).");
             case (null, { } existing):
-                Write("main", existing);
+                WritePair("main", existing);
                 return;
             case ({ } existing, null) when migrated:
-                Write(ProfileStore, existing);
+                WritePair(ProfileStore, existing);
                 return;
             case ({ }, null):
                 throw new InvalidOperationException($"{ProfilesPath} is missing or new, but {path} wrote profiles into one: restore both files from the same backup (docs/operations.md).");
             default:
                 var pair = Guid.NewGuid().ToByteArray();
-                Write(ProfileStore, pair);
-                Write("main", pair);
+                WritePair(ProfileStore, pair);
+                WritePair("main", pair);
                 return;
         }
     }
