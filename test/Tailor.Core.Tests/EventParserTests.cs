@@ -126,4 +126,18 @@ public sealed class EventParserTests
     [Fact]
     public void An_event_built_in_code_refuses_a_repeated_name() =>
         Assert.Throws<ArgumentException>(() => EventData.From(("a", Value.True), ("a", Value.False)));
+
+    [Fact]
+    public void A_text_value_that_repeats_is_one_shared_string_and_a_long_one_is_not()
+    {
+        var title = "Trail running shoes";
+        var longValue = new string('x', 257);
+        var bodies = Enumerable.Range(0, 3).Select(i => Parse($$"""{"td_title":"{{title}}","n":"{{longValue}}","id":"visitor-{{i}}"}""").Data!).ToList();
+        Assert.All(bodies, b => Assert.Equal(title, b["td_title"].Text));
+        Assert.Same(bodies[0]["td_title"].Text, bodies[1]["td_title"].Text);
+        Assert.Same(bodies[0]["td_title"].Text, bodies[2]["td_title"].Text);
+        Assert.Equal(longValue, bodies[1]["n"].Text);
+        Assert.NotSame(bodies[0]["n"].Text, bodies[1]["n"].Text);
+        Assert.Equal(["visitor-0", "visitor-1", "visitor-2"], bodies.Select(b => b["id"].Text));
+    }
 }
