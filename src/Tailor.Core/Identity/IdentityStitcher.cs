@@ -65,7 +65,7 @@ public static class IdentityStitcher
     }
 
     /// <summary>A new profile id: a UUIDv7 stamped with <paramref name="time"/>'s current time.</summary>
-    public static Guid NewProfileId(TimeProvider time) => Guid.CreateVersion7(time.GetUtcNow());
+    public static Guid NewProfileId(TimeProvider time) => Uuid7.Create(time.GetUtcNow());
 
     /// <summary>The creation time (Unix ms) a UUIDv7 carries in its first 48 bits.</summary>
     public static long CreatedMs(Guid id)

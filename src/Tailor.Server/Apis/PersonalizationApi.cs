@@ -331,7 +331,7 @@ public static partial class PersonalizationApi
             uuid = sentUuid.String;
             clientUuid = true;
         }
-        else if (sentUuid.IsAbsent) uuid = Guid.CreateVersion7(time.GetUtcNow()).ToString();
+        else if (sentUuid.IsAbsent) uuid = Uuid7.Create(time.GetUtcNow()).ToString();
         else
         {
             error = "`uuid` must be a non-empty string of at most 128 characters";
