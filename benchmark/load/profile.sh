@@ -8,7 +8,7 @@
 # About 1 minute.
 #
 #   benchmark/load/profile.sh [seconds sampled, default 12]
-#   PROFILES=1000000 (imported demo profiles), KEEP=FILE (keep perf's samples there)
+#   PROFILES=1000000 (imported demo profiles), KEEP=FILE (keep perf's samples there, and the runtime's /tmp/perf-PID.map)
 set -euo pipefail
 seconds=${1:-12}
 source "$(dirname "$0")/common.sh" profile
@@ -38,5 +38,5 @@ echo
 echo "Tailor at 256 connections while sampled: $(grep '^RESULT' "$work/wrk.txt" | sed 's/.* rps=\([0-9]*\).*/\1/') calls/s (perf's sampling costs some)"
 perf script -i "$samples" -F comm,ip,sym,dso 2>/dev/null | python3 "$root/benchmark/load/profile-split.py"
 stop_all
-# The runtime's perf maps, left in /tmp by the process.
-rm -f "/tmp/perf-$tailor_pid.map" "/tmp/perfinfo-$tailor_pid.map"
+# The runtime's perf maps, left in /tmp by the process (kept with KEEP: perf report needs them to name JIT frames).
+[ -n "${KEEP:-}" ] || rm -f "/tmp/perf-$tailor_pid.map" "/tmp/perfinfo-$tailor_pid.map"
