@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text;
@@ -390,19 +389,15 @@ public sealed partial class SqliteStore
     private static readonly System.Buffers.ReadOnlySpanAction<byte, (ProfileTableStatements Statements, PendingChanges.ProfileKey Key, long Seq)> UpsertFromPending =
         static (snapshot, p) => p.Statements.UpsertProfile.Bind(1, p.Key.Account).Bind(2, p.Key.Audience).Bind(3, p.Key.Id).Bind(4, p.Seq).BindBlob(5, snapshot).Run();
 
-    /// <summary>The primary key's order (account, audience, id as its 16 stored bytes): a slice's rows are neighbours in the table.</summary>
+    /// <summary>
+    /// The primary key's order (account, audience, id as its 16 stored bytes): a slice's rows are
+    /// neighbours in the table. Ids are stored big-endian, the order <see cref="Guid.CompareTo(Guid)"/> has.
+    /// </summary>
     private static int CompareProfiles(PendingChanges.ProfileKey a, PendingChanges.ProfileKey b)
     {
         var order = a.Account.CompareTo(b.Account);
         if (order == 0) order = string.CompareOrdinal(a.Audience, b.Audience);
-        return order != 0 ? order : StoredOrder(a.Id).CompareTo(StoredOrder(b.Id));
-    }
-
-    private static UInt128 StoredOrder(Guid id)
-    {
-        Span<byte> bytes = stackalloc byte[16];
-        id.TryWriteBytes(bytes, bigEndian: true, out _);
-        return BinaryPrimitives.ReadUInt128BigEndian(bytes);
+        return order != 0 ? order : a.Id.CompareTo(b.Id);
     }
 
     private static int CompareLookupKeys((PendingChanges.ProfileKey Profile, byte[] Key) a, (PendingChanges.ProfileKey Profile, byte[] Key) b)
