@@ -25,6 +25,8 @@ public class EngineBenchmarks
     private CompiledRule _typicalRule = null!;
     private CompiledRule _listRule = null!;
     private ArrayBufferWriter<byte> _buffer = null!;
+    private byte[] _snapshot = null!;
+    private ProfileState _reused = null!;
     private Utf8JsonWriter _writer = null!;
     private long _now;
 
@@ -50,6 +52,8 @@ public class EngineBenchmarks
         _event = Event(7);
         _typicalRule = _audience.CompileRule("i0 == \"gold\" or in_segment(\"engaged\")", RuleContext.Profile, out _)!;
         _listRule = _audience.CompileRule("c0.7d >= 3 and s1 in [\"a\", \"b\", \"v1\"] and l0 contains \"p3\"", RuleContext.Profile, out _)!;
+        _snapshot = ProfileSnapshot.Write(_profile);
+        _reused = ProfileSnapshot.Read(_snapshot, _audience.Layout);
         _buffer = new ArrayBufferWriter<byte>(4096);
         _writer = new Utf8JsonWriter(_buffer);
     }
@@ -74,6 +78,17 @@ public class EngineBenchmarks
     {
         _now += 1_000;
         return _audience.ApplyEvent(_profile, "shop.pageviews", _event, _now);
+    }
+
+    [Benchmark(Description = "read a profile's snapshot (20 attributes) into a reused state")]
+    public ProfileState ReadSnapshot() => ProfileSnapshot.Read(_snapshot, _audience.Layout, _reused);
+
+    [Benchmark(Description = "write a profile's snapshot (20 attributes) into a rented array")]
+    public int WriteSnapshot()
+    {
+        var rented = ProfileSnapshot.WriteRented(_profile);
+        RentedBytes.Return(rented);
+        return rented.Count;
     }
 
     [Benchmark(Description = "apply one event + offers of a 10-section service")]

@@ -209,4 +209,17 @@ public sealed class SnapshotTests
         // And a snapshot read after a rejected one still reads whole (the thread's reader starts over).
         Assert.Equal(FixedId, ProfileSnapshot.Read(bytes, h.Audience.Layout).Id);
     }
+
+    [Theory]
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 0x07 })] // an identifier count of int.MaxValue in a few bytes
+    [InlineData(new byte[] { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01 })] // a 7-bit encoded count longer than an int
+    [InlineData(new byte[] { 0x00, 0x00, 0x00, 0x01, 0x01, 0x61, 0x03, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x07 })] // a window count of int.MaxValue
+    public void Counts_a_snapshot_cannot_hold_are_rejected_before_anything_is_allocated_for_them(byte[] afterHeader)
+    {
+        var h = new RuleHarness();
+        // "TPS" v2, an id, updated, created 0 and no events: then the counts under test.
+        byte[] header = [.. "TPS"u8, 2, .. new byte[16], .. BitConverter.GetBytes(1_000L), 0, 0];
+        var error = Assert.Throws<InvalidDataException>(() => ProfileSnapshot.Read([.. header, .. afterHeader], h.Audience.Layout));
+        Assert.StartsWith("corrupt profile snapshot", error.Message);
+    }
 }

@@ -27,13 +27,10 @@ public static class ProfileSnapshot
 
     private const byte TagScalar = 1, TagList = 2, TagSliding = 3, TagTotal = 4;
 
-    /// <summary>Streams, writer and reader the thread keeps (a profile is read and written on every call); larger ones are not kept.</summary>
+    /// <summary>The writer and the name buffer the thread keeps (a profile is read and written on every call); larger ones are not kept.</summary>
     private const int KeptCapacity = 256 * 1024;
 
-    [ThreadStatic] private static MemoryStream? t_stream;
-    [ThreadStatic] private static BinaryWriter? t_writer;
-    [ThreadStatic] private static MemoryStream? t_readStream;
-    [ThreadStatic] private static BinaryReader? t_reader;
+    [ThreadStatic] private static SnapshotWriter? t_writer;
     [ThreadStatic] private static char[]? t_chars;
 
     public static byte[] Write(ProfileState state) => Write(state, static bytes => bytes.ToArray());
@@ -46,23 +43,15 @@ public static class ProfileSnapshot
 
     private static T Write<T>(ProfileState state, Func<ReadOnlySpan<byte>, T> copy)
     {
-        var stream = t_stream ??= new MemoryStream(1024);
-        var writer = t_writer ??= new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        stream.SetLength(0);
+        var writer = t_writer ??= new SnapshotWriter(1024);
+        writer.Clear();
         Write(state, writer);
-        writer.Flush();
-        var bytes = copy(stream.GetBuffer().AsSpan(0, (int)stream.Length));
-        if (stream.Capacity > KeptCapacity) (t_stream, t_writer) = (null, null);
+        var bytes = copy(writer.Written);
+        if (writer.Capacity > KeptCapacity) t_writer = null;
         return bytes;
     }
 
-    public static void Write(ProfileState state, Stream stream)
-    {
-        using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
-        Write(state, w);
-    }
-
-    private static void Write(ProfileState state, BinaryWriter w)
+    private static void Write(ProfileState state, SnapshotWriter w)
     {
         var updated = state.UpdatedMs;
         w.Write(Magic);
@@ -149,14 +138,14 @@ public static class ProfileSnapshot
     private static long UnZigZag(long value) => (long)((ulong)value >> 1) ^ -(value & 1);
 
     /// <summary>A time relative to the profile's last update (v2): usually a few bytes.</summary>
-    private static void WriteTime(BinaryWriter w, long ms, long updated) => w.Write7BitEncodedInt64(ZigZag(updated - ms));
+    private static void WriteTime(SnapshotWriter w, long ms, long updated) => w.Write7BitEncodedInt64(ZigZag(updated - ms));
 
     /// <summary>Reads what differs between the versions: times, window lengths, bucket numbers.</summary>
-    private readonly struct Format(BinaryReader r, bool v1, long updated)
+    private readonly struct Format(bool v1, long updated)
     {
-        public long Time() => v1 ? r.ReadInt64() : updated - UnZigZag(r.Read7BitEncodedInt64());
-        public long Window() => v1 ? r.ReadInt64() : r.Read7BitEncodedInt64();
-        public long BucketNumber() => v1 ? r.ReadInt64() : UnZigZag(r.Read7BitEncodedInt64());
+        public long Time(ref SnapshotReader r) => v1 ? r.ReadInt64() : updated - UnZigZag(r.Read7BitEncodedInt64());
+        public long Window(ref SnapshotReader r) => v1 ? r.ReadInt64() : r.Read7BitEncodedInt64();
+        public long BucketNumber(ref SnapshotReader r) => v1 ? r.ReadInt64() : UnZigZag(r.Read7BitEncodedInt64());
     }
 
     /// <summary>
@@ -168,95 +157,75 @@ public static class ProfileSnapshot
     {
         if (bytes.Length < 4 || !bytes[..3].SequenceEqual(Magic)) throw new InvalidDataException("not a Tailor profile snapshot");
         if (bytes[3] is not (1 or Version)) throw new InvalidDataException($"unsupported profile snapshot version {bytes[3]}");
-        if (bytes.Length < 20) throw new InvalidDataException("truncated profile snapshot");
+        if (bytes.Length < 20) throw SnapshotReader.Truncated();
         var v1 = bytes[3] == 1;
-        // A profile is read on every call: the stream and reader (with its string buffers) are the thread's.
-        var stream = t_readStream ??= new MemoryStream(1024);
-        var r = t_reader ??= new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
-        stream.SetLength(0);
-        stream.Write(bytes);
-        stream.Position = 20;
-        if (stream.Capacity > KeptCapacity) ForgetReader();
-        try
+        var r = new SnapshotReader(bytes, 20);
+        var id = new Guid(bytes[4..20], bigEndian: true);
+        ProfileState state;
+        Format f;
+        if (v1)
         {
-            var id = new Guid(bytes[4..20], bigEndian: true);
-            ProfileState state;
-            Format f;
-            if (v1)
-            {
-                state = Start(reuse, id, r.ReadInt64(), layout);
-                state.UpdatedMs = r.ReadInt64();
-                state.EventCount = r.ReadInt64();
-                f = new Format(r, v1, state.UpdatedMs);
-            }
-            else
-            {
-                var updated = r.ReadInt64();
-                f = new Format(r, v1, updated);
-                state = Start(reuse, id, f.Time(), layout);
-                state.UpdatedMs = updated;
-                state.EventCount = r.Read7BitEncodedInt64();
-            }
-            var identifiers = r.Read7BitEncodedInt();
-            state.ReserveIdentifiers(identifiers + 2);
-            for (var i = 0; i < identifiers; i++)
-                state.AddIdentifier(new ProfileIdentifier(new Identifier(NamePool.Get(ReadChars(r, stream)), r.ReadString()), f.Time()));
-            var batchCount = r.Read7BitEncodedInt();
-            if (batchCount > 0)
-            {
-                var batch = new string[batchCount];
-                var sorted = true;
-                for (var i = 0; i < batch.Length; i++)
-                {
-                    batch[i] = ValuePool.Get(ReadChars(r, stream));
-                    sorted &= i == 0 || string.CompareOrdinal(batch[i - 1], batch[i]) < 0;
-                }
-                // Written sorted and distinct: taken as they are (a snapshot from elsewhere is put in order).
-                if (sorted) state.BatchSegments = batch;
-                else state.SetBatchSegments(batch);
-            }
-            // Segment and attribute names are only matched against the layout: no string is made for them.
-            var segments = r.Read7BitEncodedInt();
-            for (var i = 0; i < segments; i++)
-            {
-                var index = layout.SegmentIndex(ReadChars(r, stream));
-                if (index >= 0) state.SetSegment(index, true);
-            }
-            var attributes = r.Read7BitEncodedInt();
-            for (var i = 0; i < attributes; i++)
-            {
-                var definition = layout.Find(ReadChars(r, stream));
-                var tag = r.ReadByte();
-                var updated = f.Time();
-                AttributeState? attribute = tag switch
-                {
-                    TagScalar => ReadScalar(r, Spare<ScalarState>(state, definition), updated),
-                    TagList => ReadList(r, f, definition, Spare<ListState>(state, definition), updated),
-                    TagSliding => ReadSliding(r, f, definition, Spare<SlidingCounterState>(state, definition), updated),
-                    TagTotal => ReadTotal(r, Spare<TotalCounterState>(state, definition), updated),
-                    _ => throw new InvalidDataException($"unknown attribute tag {tag}"),
-                };
-                if (definition is not null && Fits(definition, attribute)) state.Attributes[definition.Slot] = attribute;
-            }
-            if (stream.Position != stream.Length) throw new InvalidDataException("trailing bytes after the profile snapshot");
-            return state;
+            state = Start(reuse, id, r.ReadInt64(), layout);
+            state.UpdatedMs = r.ReadInt64();
+            state.EventCount = r.ReadInt64();
+            f = new Format(v1, state.UpdatedMs);
         }
-        catch (EndOfStreamException)
+        else
         {
-            ForgetReader();
-            throw new InvalidDataException("truncated profile snapshot");
+            var updated = r.ReadInt64();
+            f = new Format(v1, updated);
+            state = Start(reuse, id, f.Time(ref r), layout);
+            state.UpdatedMs = updated;
+            state.EventCount = r.Read7BitEncodedInt64();
         }
-        catch (FormatException ex)
+        var identifiers = r.Read7BitEncodedInt();
+        if (identifiers < 0 || identifiers > r.Remaining) throw SnapshotReader.Corrupt("an identifier count out of range");
+        state.ReserveIdentifiers(identifiers + 2);
+        for (var i = 0; i < identifiers; i++)
         {
-            ForgetReader();
-            throw new InvalidDataException($"corrupt profile snapshot: {ex.Message}");
+            var key = NamePool.Get(Chars(r.ReadStringBytes()));
+            state.AddIdentifier(new ProfileIdentifier(new Identifier(key, r.ReadString()), f.Time(ref r)));
         }
-        catch
+        var batchCount = r.Read7BitEncodedInt();
+        if (batchCount < 0 || batchCount > r.Remaining) throw SnapshotReader.Corrupt("a batch segment count out of range");
+        if (batchCount > 0)
         {
-            // The reader's decoder may hold part of a string: the thread starts with a new one.
-            ForgetReader();
-            throw;
+            var batch = new string[batchCount];
+            var sorted = true;
+            for (var i = 0; i < batch.Length; i++)
+            {
+                batch[i] = ValuePool.Get(Chars(r.ReadStringBytes()));
+                sorted &= i == 0 || string.CompareOrdinal(batch[i - 1], batch[i]) < 0;
+            }
+            // Written sorted and distinct: taken as they are (a snapshot from elsewhere is put in order).
+            if (sorted) state.BatchSegments = batch;
+            else state.SetBatchSegments(batch);
         }
+        // Segment and attribute names are only matched against the layout: no string is made for them.
+        var segments = r.Read7BitEncodedInt();
+        for (var i = 0; i < segments; i++)
+        {
+            var index = layout.SegmentIndex(Chars(r.ReadStringBytes()));
+            if (index >= 0) state.SetSegment(index, true);
+        }
+        var attributes = r.Read7BitEncodedInt();
+        for (var i = 0; i < attributes; i++)
+        {
+            var definition = layout.Find(Chars(r.ReadStringBytes()));
+            var tag = r.ReadByte();
+            var updated = f.Time(ref r);
+            AttributeState? attribute = tag switch
+            {
+                TagScalar => ReadScalar(ref r, Spare<ScalarState>(state, definition), updated),
+                TagList => ReadList(ref r, f, definition, Spare<ListState>(state, definition), updated),
+                TagSliding => ReadSliding(ref r, f, definition, Spare<SlidingCounterState>(state, definition), updated),
+                TagTotal => ReadTotal(ref r, Spare<TotalCounterState>(state, definition), updated),
+                _ => throw new InvalidDataException($"unknown attribute tag {tag}"),
+            };
+            if (definition is not null && Fits(definition, attribute)) state.Attributes[definition.Slot] = attribute;
+        }
+        if (!r.AtEnd) throw new InvalidDataException("trailing bytes after the profile snapshot");
+        return state;
     }
 
     private static ProfileState Start(ProfileState? reuse, Guid id, long createdMs, AttributeLayout layout)
@@ -269,15 +238,15 @@ public static class ProfileSnapshot
     private static T? Spare<T>(ProfileState state, AttributeDefinition? definition) where T : AttributeState =>
         definition is null ? null : state.Spare<T>(definition.Slot);
 
-    private static ScalarState ReadScalar(BinaryReader r, ScalarState? spare, long updated)
+    private static ScalarState ReadScalar(ref SnapshotReader r, ScalarState? spare, long updated)
     {
         var scalar = spare ?? new ScalarState();
-        scalar.Value = ReadValue(r);
+        scalar.Value = ReadValue(ref r);
         scalar.UpdatedMs = updated;
         return scalar;
     }
 
-    private static TotalCounterState ReadTotal(BinaryReader r, TotalCounterState? spare, long updated)
+    private static TotalCounterState ReadTotal(ref SnapshotReader r, TotalCounterState? spare, long updated)
     {
         var total = spare ?? new TotalCounterState();
         total.Base = r.ReadDouble();
@@ -286,17 +255,12 @@ public static class ProfileSnapshot
         return total;
     }
 
-    private static void ForgetReader() => (t_readStream, t_reader) = (null, null);
-
-    /// <summary>A string as <see cref="BinaryWriter"/> wrote it, decoded into the thread's buffer (valid until the next call).</summary>
-    private static ReadOnlySpan<char> ReadChars(BinaryReader r, MemoryStream stream)
+    /// <summary>A string's UTF-8 bytes decoded into the thread's buffer (valid until the next call).</summary>
+    private static ReadOnlySpan<char> Chars(ReadOnlySpan<byte> utf8)
     {
-        var length = r.Read7BitEncodedInt();
-        var start = (int)stream.Position;
-        if (length < 0 || length > stream.Length - start) throw new EndOfStreamException();
-        stream.Position = start + length;
-        var chars = t_chars is { } kept && kept.Length >= length ? kept : t_chars = new char[Math.Max(64, length)];
-        return chars.AsSpan(0, Encoding.UTF8.GetChars(stream.GetBuffer().AsSpan(start, length), chars));
+        var chars = t_chars is { } kept && kept.Length >= utf8.Length ? kept : new char[Math.Max(64, utf8.Length)];
+        if (chars.Length <= KeptCapacity) t_chars = chars;
+        return chars.AsSpan(0, Encoding.UTF8.GetChars(utf8, chars));
     }
 
     /// <summary>Moves a profile onto another configuration's layout, keeping what still fits.</summary>
@@ -317,10 +281,10 @@ public static class ProfileSnapshot
         _ => false,
     };
 
-    private static ListState ReadList(BinaryReader r, Format f, AttributeDefinition? definition, ListState? spare, long updated)
+    private static ListState ReadList(ref SnapshotReader r, Format f, AttributeDefinition? definition, ListState? spare, long updated)
     {
         var count = r.Read7BitEncodedInt();
-        if (count < 0) throw new InvalidDataException("corrupt profile snapshot: a negative list length");
+        if (count < 0 || count > r.Remaining) throw SnapshotReader.Corrupt("a list length out of range");
         var maxItems = definition?.MaxItems ?? count;
         var kept = Math.Min(count, maxItems);
         // One array, with room for the call's next value (a list grows by doubling otherwise).
@@ -328,7 +292,7 @@ public static class ProfileSnapshot
         var entries = list.Emptied(Math.Max(2, Math.Min(kept + 1, maxItems)));
         for (var i = 0; i < count; i++)
         {
-            var entry = new ListEntry(ReadValue(r), f.Time());
+            var entry = new ListEntry(ReadValue(ref r), f.Time(ref r));
             if (i < kept) entries[i] = entry;
         }
         list.UpdatedMs = updated;
@@ -336,12 +300,12 @@ public static class ProfileSnapshot
         return list;
     }
 
-    private static SlidingCounterState ReadSliding(BinaryReader r, Format f, AttributeDefinition? definition, SlidingCounterState? spare, long updated)
+    private static SlidingCounterState ReadSliding(ref SnapshotReader r, Format f, AttributeDefinition? definition, SlidingCounterState? spare, long updated)
     {
         var windowCount = r.Read7BitEncodedInt();
-        if (windowCount < 0) throw new InvalidDataException("corrupt profile snapshot: a negative window count");
+        if (windowCount < 0 || windowCount > r.Remaining) throw SnapshotReader.Corrupt("a window count out of range");
         Span<long> windows = windowCount <= 16 ? stackalloc long[windowCount] : new long[windowCount];
-        for (var i = 0; i < windows.Length; i++) windows[i] = f.Window();
+        for (var i = 0; i < windows.Length; i++) windows[i] = f.Window(ref r);
         var counter = spare ?? new SlidingCounterState();
         counter.Empty();
         counter.UpdatedMs = updated;
@@ -351,7 +315,7 @@ public static class ProfileSnapshot
         for (var i = 0; i < buckets; i++)
         {
             var window = r.Read7BitEncodedInt();
-            var number = f.BucketNumber();
+            var number = f.BucketNumber(ref r);
             var sum = r.ReadDouble();
             // Windows are matched by length: a bucket's number only means something for its width.
             var target = definition is null || window >= windows.Length ? -1 : Array.IndexOf(definition.WindowsMs, windows[window]);
@@ -360,7 +324,7 @@ public static class ProfileSnapshot
         return counter;
     }
 
-    private static void WriteValue(BinaryWriter w, Value value)
+    private static void WriteValue(SnapshotWriter w, Value value)
     {
         w.Write((byte)value.Kind);
         switch (value.Kind)
@@ -371,11 +335,11 @@ public static class ProfileSnapshot
         }
     }
 
-    private static Value ReadValue(BinaryReader r) => (ValueKind)r.ReadByte() switch
+    private static Value ReadValue(ref SnapshotReader r) => (ValueKind)r.ReadByte() switch
     {
         ValueKind.Missing => Value.Missing,
         ValueKind.Null => Value.Null,
-        ValueKind.String => Value.FromString(ValuePool.Get(ReadChars(r, (MemoryStream)r.BaseStream))),
+        ValueKind.String => Value.FromString(ValuePool.Get(Chars(r.ReadStringBytes()))),
         ValueKind.Json => Value.FromJson(r.ReadString()),
         ValueKind.Number => Value.FromNumber(r.ReadDouble()),
         ValueKind.Bool => Value.FromBool(r.ReadBoolean()),
