@@ -206,7 +206,7 @@ public sealed class SnapshotTests
             var prefix = bytes[..length];
             Assert.Throws<InvalidDataException>(() => ProfileSnapshot.Read(prefix, h.Audience.Layout));
         }
-        // And a snapshot read after a rejected one still reads whole (the thread's reader starts over).
+        // And a snapshot read after a rejected one still reads whole (nothing of the failed read is left over).
         Assert.Equal(FixedId, ProfileSnapshot.Read(bytes, h.Audience.Layout).Id);
     }
 
