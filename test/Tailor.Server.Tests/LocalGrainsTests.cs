@@ -60,6 +60,30 @@ public sealed class LocalGrainsTests
     }
 
     [Fact]
+    public async Task Calls_that_arrive_while_their_partitions_activate_are_all_answered()
+    {
+        await using var server = new TailorServerFactory();
+        var account = await server.CreateAccountAsync();
+        var grains = server.Services.GetRequiredService<IGrainFactory>();
+        var partitions = Enumerable.Range(0, GrainKeys.Partitions)
+            .Select(p => grains.GetGrain<IProfilePartitionGrain>(GrainKeys.Partition(account.Id, "shoppers", p)).AsReference<IGrainManagementExtension>())
+            .ToList();
+        // Fewer calls at once than the demo service's concurrency limit (256).
+        const int rounds = 16, burst = 240;
+        for (var round = 0; round < rounds; round++)
+        {
+            // Every partition deactivated, then a burst of new visitors spread over all of them: a call
+            // finds its partition while another call's activation is enlisting it for direct calls. (Calls
+            // once read the inbox from the grain, still null in that moment, and answered 500: 1–3 calls
+            // in 2 of 7 fresh starts under wrk's load; in-process the moment is hit far more rarely.)
+            await Task.WhenAll(partitions.Select(p => p.DeactivateOnIdle().AsTask()));
+            var answers = await Task.WhenAll(Enumerable.Range(0, burst).Select(i => account.PostEvent(Pageview($"arriving-{round}-{i}", 0))));
+            var failed = answers.Where(a => a.StatusCode != HttpStatusCode.OK).Select(a => (int)a.StatusCode).ToList();
+            Assert.True(failed.Count == 0, $"round {round}: {failed.Count} calls answered {string.Join(", ", failed.Distinct())}");
+        }
+    }
+
+    [Fact]
     public async Task A_call_not_answered_within_the_response_timeout_answers_5004_and_lands_once_later()
     {
         await using var server = new TailorServerFactory(services: s => s.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(4)));

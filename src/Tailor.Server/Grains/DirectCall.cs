@@ -24,6 +24,9 @@ internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSourc
 
     protected static TSelf Rent() => Pool.Get();
 
+    /// <summary>The inbox the call was posted to (its grain's, as <see cref="LocalGrains"/> holds it).</summary>
+    protected DirectCalls Inbox => _owner!;
+
     /// <summary>Posts the call to the grain's inbox; the ValueTask (await it once) completes with its result.</summary>
     protected ValueTask<TResult?> PostTo(DirectCalls owner)
     {

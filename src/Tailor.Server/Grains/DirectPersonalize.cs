@@ -14,16 +14,16 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
 
     public DirectPersonalize() => _finish = Finish;
 
-    public static ValueTask<PersonalizeReply?> Run(ProfilePartitionGrain grain, Guid id, PersonalizeCall call, StitchReply stitch)
+    public static ValueTask<PersonalizeReply?> Run(ProfilePartitionGrain grain, DirectCalls inbox, Guid id, PersonalizeCall call, StitchReply stitch)
     {
         var run = Rent();
         (run._grain, run._id, run._call, run._stitch) = (grain, id, call, stitch);
-        return run.PostTo(grain.Direct);
+        return run.PostTo(inbox);
     }
 
     public override void Begin()
     {
-        if (!_grain.Direct.TryEnter())
+        if (!Inbox.TryEnter())
         {
             Complete(null);
             return;
@@ -37,7 +37,7 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
         }
         catch (Exception error)
         {
-            _grain.Direct.Exit();
+            Inbox.Exit();
             Fail(error);
             return;
         }
@@ -48,7 +48,7 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
 
     private void Finish()
     {
-        _grain.Direct.Exit();
+        Inbox.Exit();
         try
         {
             Complete(_running.GetResult());

@@ -7,18 +7,18 @@ internal sealed class DirectResolve : DirectCall<DirectResolve, StitchReply>
     private IdentifierDto[] _identifiers = null!;
     private UInt128[] _hashes = null!;
 
-    public static ValueTask<StitchReply?> Run(IdentityGrain grain, IdentifierDto[] identifiers, UInt128[] hashes)
+    public static ValueTask<StitchReply?> Run(IdentityGrain grain, DirectCalls inbox, IdentifierDto[] identifiers, UInt128[] hashes)
     {
         var run = Rent();
         (run._grain, run._identifiers, run._hashes) = (grain, identifiers, hashes);
-        return run.PostTo(grain.Direct);
+        return run.PostTo(inbox);
     }
 
     public override void Begin()
     {
         try
         {
-            Complete(_grain.TryResolveHere(_identifiers, _hashes));
+            Complete(_grain.TryResolveHere(Inbox, _identifiers, _hashes));
         }
         catch (Exception error)
         {

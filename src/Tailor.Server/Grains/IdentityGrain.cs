@@ -17,20 +17,20 @@ public sealed class IdentityGrain(
 
     /// <summary>Calls through Orleans in progress (a turn, or one waiting inside it): a direct call must not run in the middle of one.</summary>
     private int _orleansCalls;
-    /// <summary>Calls run here directly (<see cref="LocalGrains"/>).</summary>
-    internal DirectCalls Direct { get; private set; } = null!;
+    /// <summary>The inbox of the calls run here directly (<see cref="LocalGrains"/>, which hands it to them), closed on deactivation.</summary>
+    private DirectCalls _direct = null!;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         var scope = Scope;
-        Direct = local.Enlist(scope.AccountId, scope.Audience, -1, this, DelayDeactivation);
+        _direct = local.Enlist(scope.AccountId, scope.Audience, -1, this, DelayDeactivation);
         return Task.CompletedTask;
     }
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         var scope = Scope;
-        return local.Leave(scope.AccountId, scope.Audience, -1, this, Direct);
+        return local.Leave(scope.AccountId, scope.Audience, -1, this, _direct);
     }
 
     public async Task Invoke(IIncomingGrainCallContext context)
@@ -53,9 +53,9 @@ public sealed class IdentityGrain(
     /// interleave (an erasure holds the audience's stitching across its awaits); before the index is
     /// loaded; while imports are in flight; once the grain is being deactivated.
     /// </summary>
-    internal StitchReply? TryResolveHere(IdentifierDto[] identifiers, UInt128[] hashes)
+    internal StitchReply? TryResolveHere(DirectCalls inbox, IdentifierDto[] identifiers, UInt128[] hashes)
     {
-        if (_orleansCalls > 0 || _index is null || _importCommits.Count > 0 || !Direct.TryEnter()) return null;
+        if (_orleansCalls > 0 || _index is null || _importCommits.Count > 0 || !inbox.TryEnter()) return null;
         try
         {
             if (hashes.Length != identifiers.Length) throw new ArgumentException("one hash per identifier", nameof(hashes));
@@ -63,7 +63,7 @@ public sealed class IdentityGrain(
         }
         finally
         {
-            Direct.Exit();
+            inbox.Exit();
         }
     }
 

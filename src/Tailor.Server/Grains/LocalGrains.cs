@@ -39,7 +39,12 @@ public sealed class LocalGrains : IDisposable
 
     public void Dispose() => _watchdog.Dispose();
 
-    /// <summary>From a grain's activation: it takes direct calls from now on, through the inbox returned.</summary>
+    /// <summary>
+    /// From a grain's activation: it takes direct calls from now on, through the inbox returned. A call
+    /// may find the grain here before its activation has the inbox in hand (another thread, between this
+    /// method's two lines and the grain's assignment): calls use the inbox stored with the grain, never
+    /// one read from the grain (a null read there answered 500 while partitions activated under load).
+    /// </summary>
     /// <param name="delayDeactivation">The grain's <c>DelayDeactivation</c> (protected in <see cref="Grain"/>).</param>
     internal DirectCalls Enlist(long accountId, string audience, int partition, Grain grain, Action<TimeSpan> delayDeactivation)
     {
@@ -61,7 +66,7 @@ public sealed class LocalGrains : IDisposable
     /// </summary>
     public ValueTask<PersonalizeReply?> Personalize(long accountId, string audience, Guid id, PersonalizeCall call, StitchReply stitch) =>
         _active.TryGetValue((accountId, audience, GrainKeys.PartitionOf(id)), out var active)
-            ? DirectPersonalize.Run((ProfilePartitionGrain)active.Grain, id, call, stitch)
+            ? DirectPersonalize.Run((ProfilePartitionGrain)active.Grain, active.Direct, id, call, stitch)
             : ValueTask.FromResult<PersonalizeReply?>(null);
 
     /// <summary>
@@ -70,6 +75,6 @@ public sealed class LocalGrains : IDisposable
     /// </summary>
     public ValueTask<StitchReply?> Resolve(long accountId, string audience, IdentifierDto[] identifiers, UInt128[] hashes) =>
         _active.TryGetValue((accountId, audience, -1), out var active)
-            ? DirectResolve.Run((IdentityGrain)active.Grain, identifiers, hashes)
+            ? DirectResolve.Run((IdentityGrain)active.Grain, active.Direct, identifiers, hashes)
             : ValueTask.FromResult<StitchReply?>(null);
 }

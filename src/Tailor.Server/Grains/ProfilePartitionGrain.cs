@@ -55,15 +55,15 @@ public sealed partial class ProfilePartitionGrain(
         var idle = options.Value.IdleProfileTimeout;
         var every = TimeSpan.FromSeconds(Math.Clamp(idle.TotalSeconds / 2, 1, 60));
         this.RegisterGrainTimer(ForgetIdle, new GrainTimerCreationOptions(every, every));
-        Direct = local.Enlist(_accountId, _audience, _partition, this, DelayDeactivation);
+        _direct = local.Enlist(_accountId, _audience, _partition, this, DelayDeactivation);
         return Task.CompletedTask;
     }
 
-    /// <summary>Calls run here directly (<see cref="LocalGrains"/>).</summary>
-    internal DirectCalls Direct { get; private set; } = null!;
+    /// <summary>The inbox of the calls run here directly (<see cref="LocalGrains"/>, which hands it to them), closed on deactivation.</summary>
+    private DirectCalls _direct = null!;
 
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken) =>
-        local.Leave(_accountId, _audience, _partition, this, Direct);
+        local.Leave(_accountId, _audience, _partition, this, _direct);
 
     private int NowS => (int)((NowMs - _startedMs) / 1000);
 
