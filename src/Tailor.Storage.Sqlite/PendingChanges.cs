@@ -109,6 +109,28 @@ internal sealed class PendingChanges
             if (_writing == generation) _writing = null;
     }
 
+    /// <summary>
+    /// An erased profile is no longer pending (its rows are gone): the write-behind must not look for
+    /// them. Only while no generation is being written (the caller holds the write-behind's lock).
+    /// </summary>
+    public void Forget(ProfileKey key)
+    {
+        lock (_lock)
+        {
+            if (_writing is not null) throw new InvalidOperationException("a generation is being written");
+            _active.Profiles.Remove(key);
+        }
+    }
+
+    /// <summary>Whether a generation failed part way and waits to be written again.</summary>
+    public bool Unfinished
+    {
+        get
+        {
+            lock (_lock) return _writing is not null;
+        }
+    }
+
     /// <summary>The profile's pending change, if it has one.</summary>
     public ProfileChange? Find(ProfileKey key)
     {

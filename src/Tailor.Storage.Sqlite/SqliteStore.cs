@@ -749,30 +749,95 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     // The profile and every profile merged into it (aliases always name the final survivor).
     private const string ProfileAndMerged = "(profile_id = $id OR profile_id IN (SELECT from_id FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id))";
 
-    public Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Off the caller's thread (a grain's turn): on a large store the erasure takes a while, mostly
+    /// reading the events table whole (below).
+    /// </summary>
+    public Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
+        Task.Run(() => EraseProfile(scope, profileId), CancellationToken.None);
+
+    private int EraseProfile(AudienceScope scope, Guid profileId)
     {
-        // Erased from the tables: nothing of the profile may still be pending, or writing it behind would
-        // bring it back. One transaction over both files: each commits on its own (WAL), so a crash in
-        // between can leave the erasure half done, and erasing again completes it.
+        // Erased from the tables and from what is pending, so that nothing writes it back later. One
+        // transaction over both files: each commits on its own (WAL), so a crash in between can leave the
+        // erasure half done, and erasing again completes it.
         lock (_writeBehindLock)
         {
-            WriteBehind();
-            lock (_stepLock) return Task.FromResult(Write((c, t) =>
+            // Pending merges (rare) are written first: the profiles merged into this one are found through
+            // the aliases table. Otherwise the profile's pending rows are deleted with the rest, without a
+            // write-behind of everything pending (seconds after an import, while the audience's stitching
+            // waits: an erasure holds it).
+            if (_pending.AnyMerges || _pending.Unfinished) WriteBehind();
+            // The rows are found on a reader, and only deleted by their keys in the writer's transaction:
+            // no index leads from a profile to its events (one would cost every event a random page of
+            // the log), so finding them reads the whole table, which held the log's commits (every call)
+            // for as long (docs/performance.md). Nothing of the profile is committed meanwhile: its
+            // partition erased it before.
+            var rows = FindProfileRows(scope, profileId);
+            lock (_stepLock)
             {
-                int Run(string sql)
+                var events = Write((c, t) =>
                 {
-                    using var command = Command(c, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
-                    command.Transaction = t;
-                    return command.ExecuteNonQuery();
-                }
-                var events = Run($"DELETE FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
-                Run($"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
-                Run("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND profile_id = $id");
-                Run("DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id");
-                Run("DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id");
+                    SqliteCommand Delete(string sql)
+                    {
+                        var command = Command(c, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+                        command.Transaction = t;
+                        return command;
+                    }
+                    foreach (var (sql, seqs) in (ReadOnlySpan<(string, List<long>)>)[
+                        ("DELETE FROM pending_changes WHERE seq = $seq", rows.Pending), ("DELETE FROM events WHERE seq = $seq", rows.Events)])
+                        using (var delete = Delete(sql))
+                        {
+                            var seq = delete.Parameters.Add("$seq", SqliteType.Integer);
+                            foreach (var row in seqs)
+                            {
+                                seq.Value = row;
+                                delete.ExecuteNonQuery();
+                            }
+                        }
+                    using (var delete = Delete("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND key = $key AND value = $value AND profile_id = $id"))
+                    {
+                        var (key, value) = (delete.Parameters.Add("$key", SqliteType.Text), delete.Parameters.Add("$value", SqliteType.Text));
+                        foreach (var identity in rows.Identities)
+                        {
+                            (key.Value, value.Value) = identity;
+                            delete.ExecuteNonQuery();
+                        }
+                    }
+                    foreach (var sql in (string[])[
+                        $"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}",
+                        "DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id",
+                        "DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id"])
+                        using (var delete = Delete(sql))
+                            delete.ExecuteNonQuery();
+                    return rows.Events.Count;
+                });
+                _pending.Forget(new PendingChanges.ProfileKey(scope.AccountId, scope.Audience, profileId));
                 return events;
-            }));
+            }
         }
+    }
+
+    /// <summary>The log positions of the profile's pending changes and of its events (and of those merged into it), and its identities' keys and values.</summary>
+    private (List<long> Pending, List<long> Events, List<(string Key, string Value)> Identities) FindProfileRows(AudienceScope scope, Guid profileId)
+    {
+        using var connection = Open();
+        (string, object?)[] parameters = [("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId))];
+        List<long> Seqs(string sql)
+        {
+            var seqs = new List<long>();
+            using var command = Command(connection, sql, parameters);
+            using var reader = command.ExecuteReader();
+            while (reader.Read()) seqs.Add(reader.GetInt64(0));
+            return seqs;
+        }
+        var pending = Seqs("SELECT seq FROM pending_changes WHERE account_id = $a AND audience = $aud AND profile_id = $id");
+        var events = Seqs($"SELECT seq FROM events WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}");
+        var identities = new List<(string, string)>();
+        using (var command = Command(connection, "SELECT key, value FROM identities WHERE account_id = $a AND audience = $aud AND profile_id = $id", parameters))
+        using (var reader = command.ExecuteReader())
+            while (reader.Read()) identities.Add((reader.GetString(0), reader.GetString(1)));
+        return (pending, events, identities);
     }
 
     public Task<IReadOnlyList<EventRecord>> ReadProfileEventsAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)

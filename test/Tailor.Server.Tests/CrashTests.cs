@@ -222,4 +222,33 @@ public sealed class CrashTests
             + $"imported profiles found whole after the kill {landed} of {ImportRows / 97 + 1} sampled, import re-run: {again.GetProperty("created").GetInt32():N0} created + {again.GetProperty("updated").GetInt32():N0} updated";
         await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "crash-report.txt"), report + "\n");
     }
+
+    [Fact]
+    public async Task An_erasure_holds_after_a_kill_while_the_customers_changes_were_still_pending()
+    {
+        var directory = TestDirectories.New("tailor-erase-kill-");
+        TestAccount account;
+        await using (var server = await ServerProcess.StartAsync(directory))
+        {
+            account = await TestAccount.CreateAsync(server.Client, server.AdminKey);
+            // Within the store's write-behind window (30 s): every change below is still pending at the kill.
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, (await account.PostEvent($$"""{"td_client_id":"zoe-phone","email":"zoe@example.com","td_path":"/retail","product_name":"p{{i}}"}""")).StatusCode);
+                Assert.Equal(HttpStatusCode.OK, (await account.PostEvent($$"""{"td_client_id":"sam-phone","td_path":"/retail","product_name":"p{{i}}"}""")).StatusCode);
+            }
+            var erased = await TailorServerFactory.Json(await account.Send(HttpMethod.Delete, "/v1/audiences/shoppers/profiles?email=zoe@example.com", account.MasterKey));
+            Assert.Equal(3, erased.GetProperty("events").GetInt32());
+            server.Kill();
+        }
+
+        await using var restarted = await ServerProcess.StartAsync(directory);
+        var again = new TestAccount(restarted.Client, account.Id, account.MasterKey) { WriteKey = account.WriteKey, Token = account.Token };
+        foreach (var query in new[] { "email=zoe@example.com", "key=td_client_id&value=zoe-phone" })
+            Assert.Equal(HttpStatusCode.NotFound, (await again.Send(HttpMethod.Get, $"/v1/audiences/shoppers/profiles?{query}", account.MasterKey)).StatusCode);
+        var events = await again.AllEvents();
+        Assert.Equal(3, events.Count);
+        Assert.All(events, e => Assert.Equal("sam-phone", e.GetProperty("event").GetProperty("td_client_id").GetString()));
+        Assert.Equal(3, (await again.Profile("td_client_id", "sam-phone")).GetProperty("events").GetInt32());
+    }
 }
