@@ -735,10 +735,11 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
                 var name = reader.GetString(0);
                 if (name != key) key = name;
                 var value = reader.GetString(1);
-                if (!read.Overlay.Identities.ContainsKey((key, value))) yield return new IdentityRecord(key, value, Id(reader, 2));
+                if (!read.Overlay.Identities.ContainsKey((key, value)) && Id(reader, 2) is var owner && !Erasing(scope, owner))
+                    yield return new IdentityRecord(key, value, owner);
             }
         foreach (var ((pendingKey, value), owner) in read.Overlay.Identities)
-            if (owner is { } profile) yield return new IdentityRecord(pendingKey, value, profile);
+            if (owner is { } profile && !Erasing(scope, profile)) yield return new IdentityRecord(pendingKey, value, profile);
     }
 
     /// <summary>The identities in the table (those still pending are not counted: this sizes the index, which the scan then fills).</summary>
@@ -756,66 +757,87 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     public Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default) =>
         Task.Run(() => EraseProfile(scope, profileId), CancellationToken.None);
 
+    public void BeginErasure(AudienceScope scope, Guid profileId) => _erasing.TryAdd((scope.AccountId, scope.Audience, profileId), 0);
+
+    /// <summary>Profiles whose erasure has begun and not completed (<see cref="BeginErasure"/>); one that failed stays until the process ends.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(long Account, string Audience, Guid Id), byte> _erasing = new();
+
+    private bool Erasing(AudienceScope scope, Guid profileId) => !_erasing.IsEmpty && _erasing.ContainsKey((scope.AccountId, scope.Audience, profileId));
+
     private int EraseProfile(AudienceScope scope, Guid profileId)
     {
         // Erased from the tables and from what is pending, so that nothing writes it back later. One
         // transaction over both files: each commits on its own (WAL), so a crash in between can leave the
-        // erasure half done, and erasing again completes it.
-        lock (_writeBehindLock)
+        // erasure half done, and erasing again completes it. A background write-behind under way stops
+        // resting meanwhile (it holds the lock for its whole window's changes).
+        Interlocked.Increment(ref _hurry);
+        try
         {
-            // Pending merges (rare) are written first: the profiles merged into this one are found through
-            // the aliases table. Otherwise the profile's pending rows are deleted with the rest, without a
-            // write-behind of everything pending (seconds after an import, while the audience's stitching
-            // waits: an erasure holds it).
-            if (_pending.AnyMerges || _pending.Unfinished) WriteBehind();
-            // The rows are found on a reader, and only deleted by their keys in the writer's transaction:
-            // no index leads from a profile to its events (one would cost every event a random page of
-            // the log), so finding them reads the whole table, which held the log's commits (every call)
-            // for as long (docs/performance.md). Nothing of the profile is committed meanwhile: its
-            // partition erased it before.
-            var rows = FindProfileRows(scope, profileId);
-            lock (_stepLock)
+            lock (_writeBehindLock) return EraseProfileNow(scope, profileId);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _hurry);
+        }
+    }
+
+    private int EraseProfileNow(AudienceScope scope, Guid profileId)
+    {
+        // Pending merges (rare) are written first: the profiles merged into this one are found through
+        // the aliases table. Otherwise the profile's pending rows are deleted with the rest, without a
+        // write-behind of everything pending (seconds after a busy window).
+        if (_pending.AnyMerges || _pending.Unfinished) WriteBehind();
+        // The rows are found on a reader, and only deleted by their keys in the writer's transaction: no
+        // index leads from a profile to its events (one would cost every event a random page of the
+        // log), so finding them reads the whole table, which held the log's commits (every call) for as
+        // long (docs/performance.md). Nothing of the profile is committed meanwhile: its partition
+        // erased it before.
+        var rows = FindProfileRows(scope, profileId);
+        lock (_stepLock)
+        {
+            Write((c, t) => DeleteProfileRows(c, t, scope, profileId, rows));
+            _pending.Forget(new PendingChanges.ProfileKey(scope.AccountId, scope.Audience, profileId));
+        }
+        _erasing.TryRemove((scope.AccountId, scope.Audience, profileId), out _);
+        return rows.Events.Count;
+    }
+
+    private static int DeleteProfileRows(SqliteConnection connection, SqliteTransaction transaction, AudienceScope scope, Guid profileId,
+        (List<long> Pending, List<long> Events, List<(string Key, string Value)> Identities) rows)
+    {
+        SqliteCommand Delete(string sql)
+        {
+            var command = Command(connection, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
+            command.Transaction = transaction;
+            return command;
+        }
+        foreach (var (sql, seqs) in (ReadOnlySpan<(string, List<long>)>)[
+            ("DELETE FROM pending_changes WHERE seq = $seq", rows.Pending), ("DELETE FROM events WHERE seq = $seq", rows.Events)])
+            using (var delete = Delete(sql))
             {
-                var events = Write((c, t) =>
+                var seq = delete.Parameters.Add("$seq", SqliteType.Integer);
+                foreach (var row in seqs)
                 {
-                    SqliteCommand Delete(string sql)
-                    {
-                        var command = Command(c, sql, ("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId)));
-                        command.Transaction = t;
-                        return command;
-                    }
-                    foreach (var (sql, seqs) in (ReadOnlySpan<(string, List<long>)>)[
-                        ("DELETE FROM pending_changes WHERE seq = $seq", rows.Pending), ("DELETE FROM events WHERE seq = $seq", rows.Events)])
-                        using (var delete = Delete(sql))
-                        {
-                            var seq = delete.Parameters.Add("$seq", SqliteType.Integer);
-                            foreach (var row in seqs)
-                            {
-                                seq.Value = row;
-                                delete.ExecuteNonQuery();
-                            }
-                        }
-                    using (var delete = Delete("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND key = $key AND value = $value AND profile_id = $id"))
-                    {
-                        var (key, value) = (delete.Parameters.Add("$key", SqliteType.Text), delete.Parameters.Add("$value", SqliteType.Text));
-                        foreach (var identity in rows.Identities)
-                        {
-                            (key.Value, value.Value) = identity;
-                            delete.ExecuteNonQuery();
-                        }
-                    }
-                    foreach (var sql in (string[])[
-                        $"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}",
-                        "DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id",
-                        "DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id"])
-                        using (var delete = Delete(sql))
-                            delete.ExecuteNonQuery();
-                    return rows.Events.Count;
-                });
-                _pending.Forget(new PendingChanges.ProfileKey(scope.AccountId, scope.Audience, profileId));
-                return events;
+                    seq.Value = row;
+                    delete.ExecuteNonQuery();
+                }
+            }
+        using (var delete = Delete("DELETE FROM identities WHERE account_id = $a AND audience = $aud AND key = $key AND value = $value AND profile_id = $id"))
+        {
+            var (key, value) = (delete.Parameters.Add("$key", SqliteType.Text), delete.Parameters.Add("$value", SqliteType.Text));
+            foreach (var identity in rows.Identities)
+            {
+                (key.Value, value.Value) = identity;
+                delete.ExecuteNonQuery();
             }
         }
+        foreach (var sql in (string[])[
+            $"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}",
+            "DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id",
+            "DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id"])
+            using (var delete = Delete(sql))
+                delete.ExecuteNonQuery();
+        return rows.Events.Count;
     }
 
     /// <summary>The log positions of the profile's pending changes and of its events (and of those merged into it), and its identities' keys and values.</summary>
@@ -898,10 +920,10 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             while (reader.Read())
             {
                 var value = reader.GetString(0);
-                if (!read.Overlay.Identities.ContainsKey((key, value))) yield return (value, Id(reader, 1));
+                if (!read.Overlay.Identities.ContainsKey((key, value)) && Id(reader, 1) is var owner && !Erasing(scope, owner)) yield return (value, owner);
             }
         foreach (var ((pendingKey, value), owner) in read.Overlay.Identities)
-            if (pendingKey == key && owner is { } profile) yield return (value, profile);
+            if (pendingKey == key && owner is { } profile && !Erasing(scope, profile)) yield return (value, profile);
     }
 
     /// <summary>

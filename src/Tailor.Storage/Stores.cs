@@ -73,6 +73,12 @@ public interface IProfileStore
     /// and its events and those of the profiles merged into it. Returns the number of events erased.
     /// </summary>
     Task<int> EraseProfileAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// The profile is about to be erased (<see cref="EraseProfileAsync"/> follows, outside the turn of
+    /// the identity grain that forgot it): until that erasure completes, the identity scans leave its
+    /// identifiers out, so that an identity index loaded meanwhile cannot lead to it again.
+    /// </summary>
+    void BeginErasure(AudienceScope scope, Guid profileId);
     /// <summary>The events of a profile and of the profiles merged into it, oldest first.</summary>
     Task<IReadOnlyList<EventRecord>> ReadProfileEventsAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default);
 

@@ -202,6 +202,27 @@ public sealed class WriteBehindTests : IDisposable
     }
 
     [Fact]
+    public async Task Identity_scans_leave_out_a_profile_whose_erasure_has_begun()
+    {
+        using var store = Open();
+        var (kept, erased) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        // One identity written behind (in the table), one still pending, for the profile to erase.
+        store.CommitBatch([Change(kept, 1, upserted: [new("email", "kept@example.com", kept)]), Change(erased, 1, upserted: [new("email", "gone@example.com", erased)])], 1);
+        store.WriteBehind();
+        store.CommitBatch([Change(erased, 2, upserted: [new("td_client_id", "gone-phone", erased)])], 3);
+
+        store.BeginErasure(_scope, erased);
+        // An identity index loaded now (between the identity grain's turn and the rows' erasure) cannot lead to it.
+        Assert.Equal([("email", "kept@example.com", kept)], store.ScanIdentities(_scope).Select(i => (i.Key, i.Value, i.ProfileId)));
+        Assert.Equal([("kept@example.com", kept)], store.ScanIdentities(_scope, "email"));
+        Assert.Empty(store.ScanIdentities(_scope, "td_client_id"));
+
+        Assert.Equal(2, await store.EraseProfileAsync(_scope, erased));
+        Assert.Null(await store.LoadProfileAsync(_scope, erased));
+        Assert.Equal([("email", "kept@example.com", kept)], store.ScanIdentities(_scope).Select(i => (i.Key, i.Value, i.ProfileId)));
+    }
+
+    [Fact]
     public async Task A_profile_changed_many_times_keeps_its_latest_state_and_an_erased_one_does_not_come_back()
     {
         using var store = Open();
@@ -210,7 +231,7 @@ public sealed class WriteBehindTests : IDisposable
         for (byte version = 1; version <= 50; version++)
             store.CommitBatch([Change(kept, version), Change(erased, version, upserted: version == 1 ? [new("email", "gone@example.com", erased)] : null)], (seq += 2) - 2);
 
-        // Erasing writes behind first: afterwards nothing pending may restore the profile or its identifier.
+        // Erasing deletes what is pending of the profile: afterwards nothing pending may restore the profile or its identifier.
         await store.EraseProfileAsync(_scope, erased);
         store.WriteBehind();
         Assert.Null(await store.LoadProfileAsync(_scope, erased));

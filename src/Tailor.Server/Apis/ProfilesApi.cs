@@ -75,13 +75,17 @@ public static class ProfilesApi
             }, "application/json");
         });
 
-        app.MapDelete("/v1/audiences/{audience}/profiles", async (HttpContext context, AccountDirectory accounts, IGrainFactory grains, string audience) =>
+        app.MapDelete("/v1/audiences/{audience}/profiles", async (HttpContext context, AccountDirectory accounts, IGrainFactory grains, IProfileStore store, LookupIndexes lookups, string audience) =>
         {
             var (request, error) = Parse(context, accounts, audience);
             if (error is not null) return error;
             var (master, identifier, _) = request!;
-            var erased = await grains.Identity(master.AccountId, audience).Erase(identifier);
-            if (erased is null) return ApiError.NotFound("No profile has this identifier.");
+            var forgotten = await grains.Identity(master.AccountId, audience).Erase(identifier);
+            if (forgotten is null) return ApiError.NotFound("No profile has this identifier.");
+            // No call reaches the profile any more; its stored rows and lookup entries go now.
+            var events = await store.EraseProfileAsync(new AudienceScope(master.AccountId, audience), forgotten.ProfileId);
+            lookups.OnErased(master.AccountId, audience, forgotten.ProfileId);
+            var erased = new EraseSummary { ProfileId = forgotten.ProfileId, Identifiers = forgotten.Identifiers, Events = events };
             await AuditApi.RecordAsync(context, master.AccountId, master, "profile.erase",
                 $"audience `{audience}`: profile {erased.ProfileId} ({erased.Identifiers} identifiers, {erased.Events} events)");
             return Results.Json(new { profile_id = erased.ProfileId, identifiers = erased.Identifiers, events = erased.Events });

@@ -15,8 +15,10 @@ public interface IIdentityGrain : IGrainWithStringKey
     [Orleans.Concurrency.AlwaysInterleave]
     Task Forget(Guid profileId, IdentifierDto[] identifiers);
     /// <summary>
-    /// Erases the profile an identifier finds (a privacy deletion): its state, every identifier,
-    /// its events and lookup entries. Null when no profile has the identifier.
+    /// Erases the profile an identifier finds (a privacy deletion) from memory: its state and every
+    /// identifier, so that no call reaches it again. The caller then erases its stored rows
+    /// (<c>IProfileStore.EraseProfileAsync</c>, which <see cref="EraseSummary.Events"/> does not count)
+    /// and its lookup entries. Null when no profile has the identifier.
     /// </summary>
     Task<EraseSummary?> Erase(IdentifierDto identifier);
     /// <summary>

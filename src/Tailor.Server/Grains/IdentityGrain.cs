@@ -266,9 +266,11 @@ public sealed class IdentityGrain(
         var identifiers = _index.TakeMembers(profileId);
         foreach (var id in identifiers) _index.Remove(id);
         foreach (var dto in erased.Identifiers) _index.Remove(new Identifier(dto.Key, dto.Value));
-        var events = await store.EraseProfileAsync(Scope, profileId);
-        lookups.OnErased(Scope.AccountId, Scope.Audience, profileId);
-        return new EraseSummary { ProfileId = profileId, Identifiers = Math.Max(identifiers.Count, erased.Identifiers.Length), Events = events };
+        // The stored rows go after this turn (finding the events reads the whole log, and the audience's
+        // new visitors would wait meanwhile): the caller erases them. Until then, an index loaded again
+        // leaves the profile's stored identifiers out.
+        store.BeginErasure(Scope, profileId);
+        return new EraseSummary { ProfileId = profileId, Identifiers = Math.Max(identifiers.Count, erased.Identifiers.Length) };
     }
 
     public async Task<Guid?> Find(IdentifierDto identifier)
