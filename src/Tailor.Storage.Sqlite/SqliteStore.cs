@@ -802,8 +802,11 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         return rows.Events.Count;
     }
 
-    private static int DeleteProfileRows(SqliteConnection connection, SqliteTransaction transaction, AudienceScope scope, Guid profileId,
-        (List<long> Pending, List<long> Events, List<(string Key, string Value)> Identities) rows)
+    /// <summary>A profile's rows to erase: the log positions of its pending changes and of its events (and of those merged into it), its identities' keys and values.</summary>
+    private sealed record ProfileRows(List<long> Pending, List<long> Events, List<(string Key, string Value)> Identities);
+
+    /// <summary>Deletes the profile's rows in the writer's transaction (a value for <see cref="Write{T}"/>: nothing).</summary>
+    private static bool DeleteProfileRows(SqliteConnection connection, SqliteTransaction transaction, AudienceScope scope, Guid profileId, ProfileRows rows)
     {
         SqliteCommand Delete(string sql)
         {
@@ -837,11 +840,10 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             "DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id"])
             using (var delete = Delete(sql))
                 delete.ExecuteNonQuery();
-        return rows.Events.Count;
+        return true;
     }
 
-    /// <summary>The log positions of the profile's pending changes and of its events (and of those merged into it), and its identities' keys and values.</summary>
-    private (List<long> Pending, List<long> Events, List<(string Key, string Value)> Identities) FindProfileRows(AudienceScope scope, Guid profileId)
+    private ProfileRows FindProfileRows(AudienceScope scope, Guid profileId)
     {
         using var connection = Open();
         (string, object?)[] parameters = [("$a", scope.AccountId), ("$aud", scope.Audience), ("$id", Bytes(profileId))];
@@ -859,7 +861,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         using (var command = Command(connection, "SELECT key, value FROM identities WHERE account_id = $a AND audience = $aud AND profile_id = $id", parameters))
         using (var reader = command.ExecuteReader())
             while (reader.Read()) identities.Add((reader.GetString(0), reader.GetString(1)));
-        return (pending, events, identities);
+        return new ProfileRows(pending, events, identities);
     }
 
     public Task<IReadOnlyList<EventRecord>> ReadProfileEventsAsync(AudienceScope scope, Guid profileId, CancellationToken cancellationToken = default)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Tailor.Core.Profiles;
@@ -29,33 +30,26 @@ internal ref struct SnapshotReader(ReadOnlySpan<byte> bytes, int position)
     public double ReadDouble() => BinaryPrimitives.ReadDoubleLittleEndian(Take(8));
 
     /// <summary>As <see cref="BinaryReader.Read7BitEncodedInt"/>: at most five bytes, the fifth holding the top four bits.</summary>
-    public int Read7BitEncodedInt()
-    {
-        var result = 0u;
-        for (var shift = 0; shift < 28; shift += 7)
-        {
-            var b = ReadByte();
-            result |= (b & 0x7Fu) << shift;
-            if (b <= 0x7F) return (int)result;
-        }
-        var last = ReadByte();
-        if (last > 0b1111) throw Corrupt("a 7-bit encoded integer is too long");
-        return (int)(result | (uint)last << 28);
-    }
+    public int Read7BitEncodedInt() => (int)Read7BitEncoded(32);
 
     /// <summary>As <see cref="BinaryReader.Read7BitEncodedInt64"/>: at most ten bytes, the tenth holding the top bit.</summary>
-    public long Read7BitEncodedInt64()
+    public long Read7BitEncodedInt64() => (long)Read7BitEncoded(64);
+
+    /// <summary>An integer of <paramref name="bits"/> bits, seven per byte: the last byte holds only the bits left, more is corrupt.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ulong Read7BitEncoded(int bits)
     {
+        var lastShift = bits / 7 * 7;
         var result = 0ul;
-        for (var shift = 0; shift < 63; shift += 7)
+        for (var shift = 0; shift < lastShift; shift += 7)
         {
             var b = ReadByte();
             result |= (b & 0x7Ful) << shift;
-            if (b <= 0x7F) return (long)result;
+            if (b <= 0x7F) return result;
         }
         var last = ReadByte();
-        if (last > 0b1) throw Corrupt("a 7-bit encoded integer is too long");
-        return (long)(result | (ulong)last << 63);
+        if (last >> (bits - lastShift) != 0) throw Corrupt("a 7-bit encoded integer is too long");
+        return result | (ulong)last << lastShift;
     }
 
     /// <summary>A string's UTF-8 bytes.</summary>

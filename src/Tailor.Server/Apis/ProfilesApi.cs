@@ -85,10 +85,9 @@ public static class ProfilesApi
             // No call reaches the profile any more; its stored rows and lookup entries go now.
             var events = await store.EraseProfileAsync(new AudienceScope(master.AccountId, audience), forgotten.ProfileId);
             lookups.OnErased(master.AccountId, audience, forgotten.ProfileId);
-            var erased = new EraseSummary { ProfileId = forgotten.ProfileId, Identifiers = forgotten.Identifiers, Events = events };
             await AuditApi.RecordAsync(context, master.AccountId, master, "profile.erase",
-                $"audience `{audience}`: profile {erased.ProfileId} ({erased.Identifiers} identifiers, {erased.Events} events)");
-            return Results.Json(new { profile_id = erased.ProfileId, identifiers = erased.Identifiers, events = erased.Events });
+                $"audience `{audience}`: profile {forgotten.ProfileId} ({forgotten.Identifiers} identifiers, {events} events)");
+            return Results.Json(new { profile_id = forgotten.ProfileId, identifiers = forgotten.Identifiers, events });
         });
         return app;
     }

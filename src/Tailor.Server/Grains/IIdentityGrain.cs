@@ -17,8 +17,7 @@ public interface IIdentityGrain : IGrainWithStringKey
     /// <summary>
     /// Erases the profile an identifier finds (a privacy deletion) from memory: its state and every
     /// identifier, so that no call reaches it again. The caller then erases its stored rows
-    /// (<c>IProfileStore.EraseProfileAsync</c>, which <see cref="EraseSummary.Events"/> does not count)
-    /// and its lookup entries. Null when no profile has the identifier.
+    /// (<c>IProfileStore.EraseProfileAsync</c>) and its lookup entries. Null when no profile has the identifier.
     /// </summary>
     Task<EraseSummary?> Erase(IdentifierDto identifier);
     /// <summary>

@@ -139,13 +139,12 @@ public sealed class ImportOutcome
 [GenerateSerializer, Immutable]
 public sealed record ImportCall([property: Id(0)] ImportRowDto Row, [property: Id(1)] StitchReply Stitch);
 
-/// <summary>What erasing a profile removed.</summary>
+/// <summary>The profile an erasure forgot, and how many identifiers it had.</summary>
 [GenerateSerializer, Immutable]
 public sealed class EraseSummary
 {
     [Id(0)] public Guid ProfileId { get; init; }
     [Id(1)] public int Identifiers { get; init; }
-    [Id(2)] public int Events { get; init; }
 }
 
 /// <summary>The profile grain's part of an erasure: the identifiers it held, or where the profile went.</summary>
