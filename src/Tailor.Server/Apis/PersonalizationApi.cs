@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Tailor.Core;
 using Tailor.Core.Evaluation;
 using Tailor.Core.Events;
+using Tailor.Server.Threading;
 using Tailor.Server.Accounts;
 using Tailor.Server.Grains;
 using Tailor.Server.Hosting;
@@ -107,7 +108,7 @@ public static partial class PersonalizationApi
 
     // Pooled state machines, as in the Reactor: the call waits for its commit. One async method for the
     // whole call: each one in flight is one more state machine per call.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private static async ValueTask<IResult> Handle(HttpContext context, HandlerServices singletons, string database, string table, bool isPublic)
     {
         var services = singletons.Resolved;
@@ -273,7 +274,7 @@ public static partial class PersonalizationApi
     /// Reads at most <paramref name="limit"/> bytes; larger bodies are refused without being buffered.
     /// A body Kestrel cannot read (malformed chunks, too slow, cut short) is the client's error, never a 500.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     internal static async ValueTask<(RequestBody Body, bool TooLarge, string? Unreadable)> ReadBody(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit) return (default, true, null);

@@ -8,19 +8,23 @@ namespace Tailor.Server.Grains;
 /// posted to the grain's <see cref="DirectCalls"/> inbox, whose work item on the activation's scheduler
 /// runs <see cref="Begin"/> as a grain call's turn would, and
 /// awaited by the caller as a ValueTask whose result is null when the grain declined (the caller then
-/// goes through Orleans). The caller resumes on the thread pool, never inside the grain's turn. Pooled:
+/// goes through Orleans). The caller resumes on the thread pool, never inside the grain's turn: the
+/// answer is handed over by the call object itself queued as the pool's work item (a continuation the
+/// value-task core queued would be wrapped in a new work item for every call). Pooled:
 /// once its caller has the result, the object serves a later call. Like a grain call, one not answered
 /// within Orleans' response timeout fails with a <see cref="TimeoutException"/> (<see cref="DirectCalls.TimeOutLate"/>);
 /// its work may still complete later, so that object is left to the GC instead of the pool.
 /// </summary>
-internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSource<TResult?>, IResettable
+internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSource<TResult?>, IThreadPoolWorkItem, IResettable
     where TSelf : DirectCall<TSelf, TResult>, new()
     where TResult : class
 {
     private static readonly ObjectPool<TSelf> Pool = new DefaultObjectPool<TSelf>(new DefaultPooledObjectPolicy<TSelf>(), 4096);
 
-    private ManualResetValueTaskSourceCore<TResult?> _core = new() { RunContinuationsAsynchronously = true };
+    private ManualResetValueTaskSourceCore<TResult?> _core;
     private DirectCalls? _owner;
+    private TResult? _result;
+    private Exception? _error;
 
     protected static TSelf Rent() => Pool.Get();
 
@@ -42,17 +46,32 @@ internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSourc
     /// <summary>Answers the call, unless it timed out before.</summary>
     protected void Complete(TResult? result)
     {
-        if (_owner!.TryAnswer(this)) _core.SetResult(result);
+        if (!_owner!.TryAnswer(this)) return;
+        _result = result;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
     }
 
     /// <summary>Fails the call, unless it timed out before.</summary>
     protected void Fail(Exception error)
     {
-        if (_owner!.TryAnswer(this)) _core.SetException(error);
+        if (_owner!.TryAnswer(this)) Answer(error);
     }
 
     public override void FailLate() =>
-        _core.SetException(new TimeoutException($"A direct call to a grain was not answered within {_owner!.Timeout}."));
+        Answer(new TimeoutException($"A direct call to a grain was not answered within {_owner!.Timeout}."));
+
+    private void Answer(Exception error)
+    {
+        _error = error;
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+    }
+
+    /// <summary>On the thread pool: the caller's continuation runs here, off the grain's scheduler.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        if (_error is { } error) _core.SetException(error);
+        else _core.SetResult(_result);
+    }
 
     /// <summary>The result, read once by the caller; then the object goes back to the pool.</summary>
     public TResult? GetResult(short token)
@@ -71,7 +90,7 @@ internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSourc
     public bool TryReset()
     {
         _core.Reset();
-        (State, _owner) = (Running, null);
+        (State, _owner, _result, _error) = (Running, null, null, null);
         Clear();
         return true;
     }

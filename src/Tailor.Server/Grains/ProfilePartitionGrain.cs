@@ -6,6 +6,7 @@ using Tailor.Core.Evaluation;
 using Tailor.Core.Events;
 using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
+using Tailor.Server.Threading;
 using Tailor.Server.Accounts;
 using Tailor.Server.Hosting;
 using Tailor.Server.Ingest;
@@ -152,7 +153,7 @@ public sealed partial class ProfilePartitionGrain(
         if (_spareStates.Count < MaxSpareStates) _spareStates.Push(state);
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     public async ValueTask<PersonalizeReply> Personalize(Guid id, PersonalizeCall call, StitchReply stitch)
     {
         await _turns.Enter(id);
@@ -196,7 +197,20 @@ public sealed partial class ProfilePartitionGrain(
                 IdentitiesDeleted = KeysAndValues(evicted),
                 MergedProfiles = merged,
             };
-            var seq = await Commit(item, state, stitch, evicted, []);
+            // The append is awaited here, not in a method of its own: each await that resumes on the grain's
+            // scheduler queues one task there, and each async method in flight is one more state machine.
+            long seq;
+            try
+            {
+                seq = await log.AppendAsync(item);
+            }
+            catch (EventLogUnavailableException)
+            {
+                await Abandon(id);
+                throw;
+            }
+            Committed(item, state, stitch.Upserted, []);
+            if (evicted.Count > 0) await ForgetEvicted(id, evicted);
             // Committed and resident: nothing reads the call's objects and bytes any more (after a failure they are left to the GC).
             RentedBytes.Return(snapshot);
             Release(state);
@@ -232,7 +246,18 @@ public sealed partial class ProfilePartitionGrain(
                 MergedProfiles = merged,
                 LookupKeys = call.Row.LookupKeys,
             };
-            var seq = await Commit(item, state, call.Stitch, evicted, call.Row.LookupKeys);
+            long seq;
+            try
+            {
+                seq = await log.AppendAsync(item);
+            }
+            catch (EventLogUnavailableException)
+            {
+                await Abandon(id);
+                throw;
+            }
+            Committed(item, state, call.Stitch.Upserted, call.Row.LookupKeys);
+            if (evicted.Count > 0) await ForgetEvicted(id, evicted);
             return new PersonalizeReply { Seq = seq, ProfileId = id };
         }
         finally
@@ -295,29 +320,23 @@ public sealed partial class ProfilePartitionGrain(
         return merged;
     }
 
-    /// <summary>Makes the change durable, then adopts the new state and tells the identity and lookup indexes.</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> Commit(WriteItem item, ProfileState state, StitchReply stitch, IReadOnlyList<Identifier> evicted, byte[][] lookupKeys)
+    /// <summary>A change the log could not commit: the store may be behind what was applied, so the profile is read from it on its next call.</summary>
+    private async Task Abandon(Guid id)
     {
-        long seq;
-        try
-        {
-            seq = await log.AppendAsync(item);
-        }
-        catch (EventLogUnavailableException)
-        {
-            // The store may be behind what was applied: read the profile from it on its next call.
-            Forget(item.ProfileId);
-            await GrainFactory.Identity(_accountId, _audience).Reset();
-            throw;
-        }
-        Keep(item.ProfileId, item.Snapshot.Span);
-        lookups.OnCommitted(_accountId, _audience, state, stitch.Upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
-        if (evicted.Count > 0)
-            await GrainFactory.Identity(_accountId, _audience)
-                .Forget(item.ProfileId, IdentifierDto.From(evicted));
-        return seq;
+        Forget(id);
+        await GrainFactory.Identity(_accountId, _audience).Reset();
     }
+
+    /// <summary>A committed change: the partition adopts the new state, the lookup index learns it.</summary>
+    private void Committed(WriteItem item, ProfileState state, IdentifierDto[] upserted, byte[][] lookupKeys)
+    {
+        Keep(item.ProfileId, item.Snapshot.Span);
+        lookups.OnCommitted(_accountId, _audience, state, upserted, lookupKeys, item.MergedProfiles, imported: item.Body is null);
+    }
+
+    /// <summary>The identifiers a committed change evicted (a key's limit reached) leave the identity index.</summary>
+    private Task ForgetEvicted(Guid id, IReadOnlyList<Identifier> evicted) =>
+        GrainFactory.Identity(_accountId, _audience).Forget(id, IdentifierDto.From(evicted));
 
     public async Task<PersonalizeReply> Evaluate(Guid id, PersonalizeCall call)
     {
