@@ -232,5 +232,12 @@ public sealed class CompiledService
 public sealed record CompiledToken(string Name, IReadOnlyList<IpNetwork> AllowedIps)
 {
     /// <summary>True when the token has no allow-list or the address is inside it.</summary>
-    public bool Allows(System.Net.IPAddress address) => AllowedIps.Count == 0 || AllowedIps.Any(n => n.Contains(address));
+    public bool Allows(System.Net.IPAddress address)
+    {
+        if (AllowedIps.Count == 0) return true;
+        // A loop, not Any(): checked on every call (no closure or enumerator).
+        for (var i = 0; i < AllowedIps.Count; i++)
+            if (AllowedIps[i].Contains(address)) return true;
+        return false;
+    }
 }

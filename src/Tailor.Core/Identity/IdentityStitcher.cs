@@ -49,20 +49,34 @@ public static class IdentityStitcher
         if (owners.Length != identifiers.Count) throw new ArgumentException("one owner per identifier", nameof(owners));
         Guid? first = null;
         List<Guid>? others = null;
-        List<Identifier>? added = null;
+        var newCount = 0;
         for (var i = 0; i < owners.Length; i++)
         {
-            if (owners[i] is not { } profile) (added ??= new List<Identifier>(owners.Length)).Add(identifiers[i]);
+            if (owners[i] is not { } profile) newCount++;
             else if (first is null) first = profile;
             else if (profile != first && !(others?.Contains(profile) ?? false)) (others ??= []).Add(profile);
         }
-        IReadOnlyList<Identifier> newOnes = added is null ? [] : added;
         if (first is not { } only) return new StitchPlan.NewProfile(newProfileId(), identifiers);
+        var newOnes = NewOnes(identifiers, owners, newCount);
         if (others is null) return new StitchPlan.Existing(only, newOnes, identifiers);
         others.Add(only);
         var target = Oldest(others);
-        return new StitchPlan.Merge(target, others.Where(p => p != target).OrderBy(CreatedMs).ThenBy(p => p).ToList(), newOnes, identifiers);
+        return new StitchPlan.Merge(target, SourcesOf(others, target), newOnes, identifiers);
     }
+
+    /// <summary>The identifiers no profile has, in order.</summary>
+    private static Identifier[] NewOnes(IReadOnlyList<Identifier> identifiers, ReadOnlySpan<Guid?> owners, int count)
+    {
+        if (count == 0) return [];
+        var newOnes = new Identifier[count];
+        for (int i = 0, n = 0; i < owners.Length; i++)
+            if (owners[i] is null) newOnes[n++] = identifiers[i];
+        return newOnes;
+    }
+
+    /// <summary>The profiles a merge moves into <paramref name="target"/>, oldest first (in a method of its own: its closure is made only for a merge).</summary>
+    private static List<Guid> SourcesOf(List<Guid> profiles, Guid target) =>
+        profiles.Where(p => p != target).OrderBy(CreatedMs).ThenBy(p => p).ToList();
 
     /// <summary>A new profile id: a UUIDv7 stamped with <paramref name="time"/>'s current time.</summary>
     public static Guid NewProfileId(TimeProvider time) => Uuid7.Create(time.GetUtcNow());

@@ -10,7 +10,7 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
     private Guid _id;
     private PersonalizeCall _call = null!;
     private StitchReply _stitch = null!;
-    private ValueTaskAwaiter<PersonalizeReply> _running;
+    private ConfiguredValueTaskAwaitable<PersonalizeReply>.ConfiguredValueTaskAwaiter _running;
 
     public DirectPersonalize() => _finish = Finish;
 
@@ -32,7 +32,7 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
         {
             // Consumed once: its awaiter's result is read in Finish.
 #pragma warning disable CA2012
-            _running = _grain.Personalize(_id, _call, _stitch).GetAwaiter();
+            _running = _grain.Personalize(_id, _call, _stitch).ConfigureAwait(false).GetAwaiter();
 #pragma warning restore CA2012
         }
         catch (Exception error)
@@ -42,7 +42,9 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
             return;
         }
         if (_running.IsCompleted) Finish();
-        // Resumes on the grain's scheduler (the current one), as an await in the grain would.
+        // Finishes where the grain's call completes: in its last turn, on the grain's scheduler (each of its
+        // awaits resumes there). Without ConfigureAwait(false) the awaiter would queue one more task on that
+        // scheduler to get there.
         else _running.UnsafeOnCompleted(_finish);
     }
 
