@@ -127,25 +127,41 @@ public sealed class CompiledAudience
     /// </summary>
     public bool TryGetIdentifiers(EventData data, out List<Identifier> identifiers, out string? error)
     {
-        identifiers = new List<Identifier>(2);
+        var found = TryGetIdentifiers(data, static (key, value) => new Identifier(key, value), out Identifier[] each, out error);
+        identifiers = [.. each];
+        return found;
+    }
+
+    /// <summary>The same, each identifier made by <paramref name="make"/> (key, value) into an array of its own size: the handler's form, on every call.</summary>
+    public bool TryGetIdentifiers<T>(EventData data, Func<string, string, T> make, out T[] identifiers, out string? error)
+    {
+        identifiers = [];
         error = null;
+        var count = 0;
         for (var k = 0; k < StitchingKeys.Count; k++)
+        {
+            var value = data[StitchingKeys[k].Name];
+            if (value.IsAbsent) continue;
+            if (value.Kind != ValueKind.String)
+            {
+                error = $"identifier `{StitchingKeys[k].Name}` must be a string";
+                return false;
+            }
+            if (StitchingKeys[k].Accepts(value.String.Trim())) count++;
+        }
+        if (count == 0)
+        {
+            error = $"no identifier: the event needs a valid non-empty string in one of {string.Join(", ", StitchingKeys.Select(k => k.Name))}";
+            return false;
+        }
+        identifiers = new T[count];
+        for (int k = 0, n = 0; k < StitchingKeys.Count; k++)
         {
             var key = StitchingKeys[k];
             var value = data[key.Name];
             if (value.IsAbsent) continue;
-            if (value.Kind != ValueKind.String)
-            {
-                error = $"identifier `{key.Name}` must be a string";
-                return false;
-            }
             var text = value.String.Trim();
-            if (key.Accepts(text)) identifiers.Add(new Identifier(key.Name, text));
-        }
-        if (identifiers.Count == 0)
-        {
-            error = $"no identifier: the event needs a valid non-empty string in one of {string.Join(", ", StitchingKeys.Select(k => k.Name))}";
-            return false;
+            if (key.Accepts(text)) identifiers[n++] = make(key.Name, text);
         }
         return true;
     }

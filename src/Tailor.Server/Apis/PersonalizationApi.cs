@@ -182,7 +182,7 @@ public static partial class PersonalizationApi
         string? why;
         using (body)
             if (!EventParser.TryParse(body.Span, out data, out why, rented: true)) return ApiError.InvalidEvent(Sentence(why!));
-        if (!service.Audience.TryGetIdentifiers(data!, out var identifiers, out why)) return ApiError.InvalidEvent(Sentence(why!));
+        if (!service.Audience.TryGetIdentifiers(data!, IdentifierDto.Make, out IdentifierDto[] identifiers, out why)) return ApiError.InvalidEvent(Sentence(why!));
         var time = services.Time;
         if (!TryCompleteEvent(data!, time, out var stored, out var uuid, out var clientUuid, out var eventTime, out why))
             return ApiError.InvalidEvent(Sentence(why!));
@@ -202,7 +202,7 @@ public static partial class PersonalizationApi
             ClientUuid = clientUuid,
             Time = eventTime,
             IsPublic = isPublic,
-            Identifiers = IdentifierDto.From(identifiers),
+            Identifiers = identifiers,
             Event = data,
         };
         var reactor = services.Reactor;

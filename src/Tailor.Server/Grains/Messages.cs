@@ -11,6 +11,9 @@ public readonly record struct IdentifierDto([property: Id(0)] string Key, [prope
         return dtos;
     }
 
+    /// <summary>Makes one from a key and value (for <see cref="Tailor.Core.Evaluation.CompiledAudience.TryGetIdentifiers{T}"/>), made once.</summary>
+    public static readonly Func<string, string, IdentifierDto> Make = static (key, value) => new IdentifierDto(key, value);
+
     /// <summary>The identifier as the engine holds it.</summary>
     public Tailor.Core.Profiles.Identifier ToIdentifier() => new(Key, Value);
 
