@@ -90,8 +90,11 @@ internal sealed class PendingChanges
     /// </summary>
     public Generation? StartWriting(out bool again)
     {
-        // Made outside the lock (sized as the last one, it may be large), which the log's writer takes.
-        var next = _writing is null ? new Generation(Volatile.Read(ref _active).Changes) : null;
+        // Made outside the lock (it may be large), which the log's writer takes. Sized for as many profiles
+        // as the last one has, not its changes: a profile changed again and again is one entry.
+        int profiles;
+        lock (_lock) profiles = _active.Profiles.Count;
+        var next = _writing is null ? new Generation(profiles) : null;
         lock (_lock)
         {
             again = _writing is not null;
