@@ -8,11 +8,11 @@ using Microsoft.Extensions.Options;
 using Tailor.Core;
 using Tailor.Core.Evaluation;
 using Tailor.Core.Events;
-using Tailor.Server.Threading;
 using Tailor.Server.Accounts;
 using Tailor.Server.Grains;
 using Tailor.Server.Hosting;
 using Tailor.Server.Ingest;
+using Tailor.Server.Threading;
 using Tailor.Storage;
 
 namespace Tailor.Server.Apis;

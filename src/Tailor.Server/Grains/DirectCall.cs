@@ -48,7 +48,7 @@ internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSourc
     {
         if (!_owner!.TryAnswer(this)) return;
         _result = result;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
     }
 
     /// <summary>Fails the call, unless it timed out before.</summary>
@@ -63,7 +63,7 @@ internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSourc
     private void Answer(Exception error)
     {
         _error = error;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
     }
 
     /// <summary>On the thread pool: the caller's continuation runs here, off the grain's scheduler.</summary>

@@ -6,11 +6,11 @@ using Tailor.Core.Evaluation;
 using Tailor.Core.Events;
 using Tailor.Core.Identity;
 using Tailor.Core.Profiles;
-using Tailor.Server.Threading;
 using Tailor.Server.Accounts;
 using Tailor.Server.Hosting;
 using Tailor.Server.Ingest;
 using Tailor.Server.Lookup;
+using Tailor.Server.Threading;
 using Tailor.Storage;
 
 namespace Tailor.Server.Grains;

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Tailor.Server.Threading;
 using Tailor.Server.Grains;
+using Tailor.Server.Threading;
 
 namespace Tailor.Server.Ingest;
 
