@@ -201,6 +201,13 @@ public sealed class RawHttpTests
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(chunkedReply, @"^HTTP/1\.1 4\d\d "), $"reply: [{chunkedReply}]\n{server.Output}");
         Assert.Contains("\"code\"", chunkedReply, StringComparison.Ordinal);
 
+        // The same under an endpoint that leaves its errors to the exception handler (an import reads its
+        // body as it goes): the handler still answers it, 400 with the documented body.
+        var importHeaders = $"POST /v1/audiences/shoppers/import HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nAuthorization: TD1 {account.MasterKey}\r\n";
+        var importReply = await Exchange(server.Port, importHeaders + "Transfer-Encoding: chunked\r\n\r\n", Encoding.ASCII.GetBytes("ZZ\r\nnot a chunk\r\n0\r\n\r\n"), closeEarly: false);
+        Assert.StartsWith("HTTP/1.1 400 ", importReply, StringComparison.Ordinal);
+        Assert.Contains("\"code\":4000", importReply, StringComparison.Ordinal);
+
         // An endless chunked body: refused with 413 once past the limit, without reading (or buffering) the rest.
         using (var socket = new TcpClient())
         {

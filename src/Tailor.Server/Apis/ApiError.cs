@@ -52,13 +52,27 @@ public sealed class ApiError(int status, int code, string message, string reason
     public static ApiError IngestLimit() => new(429, 2003, "Ingest rate limit exceeded.", "Ingest Rate Limit Exceeded") { Headers = RetryAfter };
     public static ApiError ConcurrencyLimit() => new(429, 2013, "Concurrent request limit exceeded.", "Concurrent Request Limit Exceeded") { Headers = RetryAfter };
     public static ApiError Unavailable() => new(503, 5003, "The event could not be stored; it was not accepted. Retry later.", "Service Unavailable") { Headers = RetryAfter };
-    /// <summary>The call did not finish within the server's time limit; it may have been applied (retry with the same uuid).</summary>
     public static ApiError StoreUnavailable() => new(503, 5003, "The store is unavailable (its disk may be full); nothing was changed. Retry later.", "Service Unavailable") { Headers = RetryAfter };
 
+    /// <summary>The call did not finish within the server's time limit; it may have been applied (retry with the same uuid).</summary>
     public static ApiError TimedOut() => new(503, 5004, "The call did not complete in time; retry later (with the same uuid, a retry is applied at most once).", "Service Unavailable") { Headers = RetryAfter };
     public static ApiError BadRequest(string message) => new(400, 4000, message, "Bad Request");
     /// <summary>A server fault: a bug, never the client's doing (the spec's code 9999).</summary>
     public static ApiError Internal() => new(500, 9999, "Internal server error; it has been logged.", "Internal Server Error");
+
+    /// <summary>
+    /// The answer to an exception no endpoint expected: a request Kestrel could not read is the client's
+    /// error (its own 4xx), anything else unexpected answers 500 {"code": 9999}.
+    /// </summary>
+    public static ApiError ForUnexpected(Exception error) => error switch
+    {
+        BadHttpRequestException bad => new ApiError(bad.StatusCode, 4000 + bad.StatusCode % 100, $"The request could not be read: {bad.Message}", "Bad Request"),
+        // A grain call past Orleans' response timeout (30 s): the server is overloaded or the disk stalls.
+        TimeoutException => TimedOut(),
+        // The store could not write its pending changes before a read (a full disk): nothing is lost.
+        Tailor.Storage.StorageUnavailableException => StoreUnavailable(),
+        _ => Internal(),
+    };
 
     private static readonly Dictionary<string, string> RetryAfter = new() { ["Retry-After"] = "1" };
 }

@@ -39,9 +39,11 @@ public static partial class PersonalizationApi
         // RequestServices makes no DI scope (three objects per call), and its four lookups per call were 0.2–0.4% of the server's samples.
         var services = new HandlerServices(app.ServiceProvider);
         Describe(app.MapPost("/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, services, database, table, isPublic: false)))
-            .WithSummary("Post an event for a customer and get the offers that now apply (servers: write key, private token)");
+            .WithSummary("Post an event for a customer and get the offers that now apply (servers: write key, private token)")
+            .WithMetadata(AnswersItsOwnErrors.Instance);
         Describe(app.MapPost("/public/{database}/{table}", (HttpContext context, string database, string table) => Handle(context, services, database, table, isPublic: true)))
-            .WithSummary("The same from browsers: public token, allowed Origin, CORS, no sensitive attributes");
+            .WithSummary("The same from browsers: public token, allowed Origin, CORS, no sensitive attributes")
+            .WithMetadata(AnswersItsOwnErrors.Instance);
         app.MapMethods("/public/{database}/{table}", ["OPTIONS"], Preflight).WithSummary("CORS preflight for /public/");
         return app;
     }
@@ -53,10 +55,11 @@ public static partial class PersonalizationApi
 
         public Singletons Resolved => _resolved ??= new(
             root.GetRequiredService<AccountDirectory>(), root.GetRequiredService<IOptions<TailorOptions>>().Value,
-            root.GetRequiredService<TimeProvider>(), root.GetRequiredService<Reactor>());
+            root.GetRequiredService<TimeProvider>(), root.GetRequiredService<Reactor>(),
+            root.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(PersonalizationApi).FullName!));
     }
 
-    private sealed record Singletons(AccountDirectory Accounts, TailorOptions Options, TimeProvider Time, Reactor Reactor);
+    private sealed record Singletons(AccountDirectory Accounts, TailorOptions Options, TimeProvider Time, Reactor Reactor, ILogger Logger);
 
     /// <summary>The error body of every API: <c>{"code": n, "message": "..."}</c>.</summary>
     public sealed record ErrorBody(int Code, string Message);
@@ -106,10 +109,36 @@ public static partial class PersonalizationApi
         headers.Vary = "Origin";
     }
 
-    // Pooled state machines, as in the Reactor: the call waits for its commit. One async method for the
-    // whole call: each one in flight is one more state machine per call.
+    /// <summary>
+    /// The call, answering every exception itself as the exception handler middleware would (it is not
+    /// put around this endpoint, <see cref="AnswersItsOwnErrors"/>): a client that left gets nothing,
+    /// anything else unexpected is logged and answered as <see cref="ApiError.ForUnexpected"/> says.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
     private static async ValueTask<IResult> Handle(HttpContext context, HandlerServices singletons, string database, string table, bool isPublic)
+    {
+        try
+        {
+            return await HandleCall(context, singletons, database, table, isPublic);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Empty;
+        }
+        catch (Exception error)
+        {
+            LogUnexpected(singletons.Resolved.Logger, error, context.Request.Path);
+            return ApiError.ForUnexpected(error);
+        }
+    }
+
+    [LoggerMessage(EventId = 1701, Level = LogLevel.Error, Message = "A personalization call to {Path} failed unexpectedly")]
+    private static partial void LogUnexpected(ILogger logger, Exception error, PathString path);
+
+    // Pooled state machines, as in the Reactor: the call waits for its commit. One async method for the
+    // call's own work: each one in flight is one more state machine per call.
+    [AsyncMethodBuilder(typeof(PooledValueTaskMethodBuilder<>))]
+    private static async ValueTask<IResult> HandleCall(HttpContext context, HandlerServices singletons, string database, string table, bool isPublic)
     {
         var services = singletons.Resolved;
         var accounts = services.Accounts;

@@ -51,22 +51,16 @@ public static class ServerSetup
             builder.WebHost.UseUrls("http://127.0.0.1:8080");
         ConfigureServices(builder);
         var app = builder.Build();
-        // A request Kestrel could not read is the client's error (its own 4xx); anything else unexpected
-        // answers 500 {"code": 9999} and is logged by the exception handler.
-        app.UseExceptionHandler(errors => errors.Run(context =>
-        {
-            var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
-            var result = error switch
+        // Unexpected exceptions answer as ApiError.ForUnexpected says, logged by the exception handler. Not
+        // around the endpoints that answer their own (the personalization call): for a request that
+        // completes later, the handler's await costs an object per request.
+        app.UseWhen(
+            context => context.GetEndpoint()?.Metadata.GetMetadata<AnswersItsOwnErrors>() is null,
+            branch => branch.UseExceptionHandler(errors => errors.Run(context =>
             {
-                BadHttpRequestException bad => new ApiError(bad.StatusCode, 4000 + bad.StatusCode % 100, $"The request could not be read: {bad.Message}", "Bad Request"),
-                // A grain call past Orleans' response timeout (30 s): the server is overloaded or the disk stalls.
-                TimeoutException => ApiError.TimedOut(),
-                // The store could not write its pending changes before a read (a full disk): nothing is lost.
-                Tailor.Storage.StorageUnavailableException => ApiError.StoreUnavailable(),
-                _ => ApiError.Internal(),
-            };
-            return result.ExecuteAsync(context);
-        }));
+                var error = context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Error;
+                return (error is null ? ApiError.Internal() : ApiError.ForUnexpected(error)).ExecuteAsync(context);
+            })));
         // Without trusted proxies the middleware would believe no header, yet cost objects on every request.
         if (app.Services.GetRequiredService<IOptions<TailorOptions>>().Value.TrustedProxies.Count > 0) app.UseForwardedHeaders();
         app.MapPersonalizationApi();
