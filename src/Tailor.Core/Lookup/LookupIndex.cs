@@ -81,12 +81,15 @@ public sealed class LookupIndex : IDisposable
         return chunk.AsSpan(offset + 4, length);
     }
 
-    public void Write(Action<Writer> changes)
+    public void Write(Action<Writer> changes) => Write(static (writer, changes) => changes(writer), changes);
+
+    /// <summary>The same with the changes' state passed in (no closure per write).</summary>
+    public void Write<TState>(Action<Writer, TState> changes, TState state)
     {
         _lock.EnterWriteLock();
         try
         {
-            changes(new Writer(this));
+            changes(new Writer(this), state);
         }
         finally
         {

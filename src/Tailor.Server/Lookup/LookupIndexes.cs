@@ -29,7 +29,10 @@ public sealed class AccountLookup
     public Task Ready => _ready.Task;
 
     /// <summary>Applies a committed change now, or after the build when it is still running (it may then be applied twice, which changes nothing).</summary>
-    public void Apply(Action<LookupIndex.Writer> change)
+    public void Apply(Action<LookupIndex.Writer> change) => Apply(static (writer, change) => change(writer), change);
+
+    /// <summary>The same with the change's state passed in: once the index is built, no closure per change.</summary>
+    public void Apply<TState>(Action<LookupIndex.Writer, TState> change, TState state)
     {
         if (!_built)
         {
@@ -37,12 +40,12 @@ public sealed class AccountLookup
             {
                 if (!_built)
                 {
-                    _pending.Enqueue(change);
+                    _pending.Enqueue(writer => change(writer, state));
                     return;
                 }
             }
         }
-        Index.Write(change);
+        Index.Write(change, state);
     }
 
     internal void MarkBuilt()
@@ -197,8 +200,7 @@ public sealed partial class LookupIndexes
         var hasEmail = false;
         foreach (var identifier in newIdentifiers) hasEmail |= identifier.Key == EmailKey;
         if (!imported && !lookup.Compiled.HasRealtimeFields && !hasEmail && lookupKeys.Length == 0 && merged.Count == 0) return;
-        var change = Prepare(lookup, state, newIdentifiers, lookupKeys, merged);
-        lookup.Apply(writer => change.ApplyTo(writer));
+        lookup.Apply(static (writer, change) => change.ApplyTo(writer), Prepare(lookup, state, newIdentifiers, lookupKeys, merged));
     }
 
     /// <summary>Profiles an import created (committed): one index write for the whole chunk.</summary>
@@ -221,24 +223,25 @@ public sealed partial class LookupIndexes
     }
 
     /// <summary>A profile's change to the index, worked out (hashes, record) before the index is locked.</summary>
-    private sealed record Change(Guid Id, byte[] Record, List<UInt128> Keys, IReadOnlyList<Guid> Merged)
+    private sealed record Change(Guid Id, byte[] Record, IReadOnlyList<UInt128> Keys, IReadOnlyList<Guid> Merged)
     {
         public void ApplyTo(LookupIndex.Writer writer)
         {
-            foreach (var source in Merged) writer.Merge(source, Id);
-            foreach (var key in Keys) writer.AddKey(key, Id);
+            for (var i = 0; i < Merged.Count; i++) writer.Merge(Merged[i], Id);
+            for (var i = 0; i < Keys.Count; i++) writer.AddKey(Keys[i], Id);
             if (writer.Contains(Id)) writer.SetRecord(Id, Record);
         }
     }
 
     private Change Prepare(AccountLookup lookup, ProfileState state, IReadOnlyList<IdentifierDto> newIdentifiers, byte[][] lookupKeys, IReadOnlyList<Guid> merged)
     {
-        var keys = new List<UInt128>(lookupKeys.Length + 3);
+        // Most changes (a known customer's event) add no key: no list for them.
+        List<UInt128>? keys = null;
         foreach (var identifier in newIdentifiers)
             if (identifier.Key == EmailKey && LookupIdentifiers.NormalizeEmail(identifier.Value) is { } normalized)
-                foreach (var kind in EmailKinds) keys.Add(LookupKeyHash.EmailKey(normalized, kind));
-        foreach (var key in lookupKeys) keys.Add(LookupKeyHash.FromBytes(key));
-        return new Change(state.Id, lookup.Compiled.Encode(state, _time.GetUtcNow().ToUnixTimeMilliseconds()), keys, merged);
+                foreach (var kind in EmailKinds) (keys ??= new(lookupKeys.Length + 3)).Add(LookupKeyHash.EmailKey(normalized, kind));
+        foreach (var key in lookupKeys) (keys ??= new(lookupKeys.Length)).Add(LookupKeyHash.FromBytes(key));
+        return new Change(state.Id, lookup.Compiled.Encode(state, _time.GetUtcNow().ToUnixTimeMilliseconds()), keys is null ? [] : keys, merged);
     }
 
     [LoggerMessage(EventId = 1501, Level = LogLevel.Information, Message = "Lookup index of account {Account}: {Profiles} profiles, {Keys} keys, built in {Ms:F0} ms ({MiB} MiB)")]
