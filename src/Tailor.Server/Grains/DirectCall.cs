@@ -46,23 +46,21 @@ internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSourc
     /// <summary>Answers the call, unless it timed out before.</summary>
     protected void Complete(TResult? result)
     {
-        if (!_owner!.TryAnswer(this)) return;
-        _result = result;
-        ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
+        if (_owner!.TryAnswer(this)) Answer(result, null);
     }
 
     /// <summary>Fails the call, unless it timed out before.</summary>
     protected void Fail(Exception error)
     {
-        if (_owner!.TryAnswer(this)) Answer(error);
+        if (_owner!.TryAnswer(this)) Answer(null, error);
     }
 
     public override void FailLate() =>
-        Answer(new TimeoutException($"A direct call to a grain was not answered within {_owner!.Timeout}."));
+        Answer(null, new TimeoutException($"A direct call to a grain was not answered within {_owner!.Timeout}."));
 
-    private void Answer(Exception error)
+    private void Answer(TResult? result, Exception? error)
     {
-        _error = error;
+        (_result, _error) = (result, error);
         ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: true);
     }
 

@@ -199,22 +199,18 @@ public sealed partial class ProfilePartitionGrain(
             };
             // The append is awaited here, not in a method of its own: each await that resumes on the grain's
             // scheduler queues one task there, and each async method in flight is one more state machine.
-            long seq;
-            try
-            {
-                seq = await log.AppendAsync(item);
-            }
-            catch (EventLogUnavailableException)
-            {
-                await Abandon(id);
-                throw;
-            }
+            var seq = await log.AppendAsync(item);
             Committed(item, state, stitch.Upserted, []);
             if (evicted.Count > 0) await ForgetEvicted(id, evicted);
             // Committed and resident: nothing reads the call's objects and bytes any more (after a failure they are left to the GC).
             RentedBytes.Return(snapshot);
             Release(state);
             return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = id };
+        }
+        catch (EventLogUnavailableException)
+        {
+            await Abandon(id);
+            throw;
         }
         finally
         {
@@ -246,19 +242,15 @@ public sealed partial class ProfilePartitionGrain(
                 MergedProfiles = merged,
                 LookupKeys = call.Row.LookupKeys,
             };
-            long seq;
-            try
-            {
-                seq = await log.AppendAsync(item);
-            }
-            catch (EventLogUnavailableException)
-            {
-                await Abandon(id);
-                throw;
-            }
+            var seq = await log.AppendAsync(item);
             Committed(item, state, call.Stitch.Upserted, call.Row.LookupKeys);
             if (evicted.Count > 0) await ForgetEvicted(id, evicted);
             return new PersonalizeReply { Seq = seq, ProfileId = id };
+        }
+        catch (EventLogUnavailableException)
+        {
+            await Abandon(id);
+            throw;
         }
         finally
         {
@@ -320,7 +312,7 @@ public sealed partial class ProfilePartitionGrain(
         return merged;
     }
 
-    /// <summary>A change the log could not commit: the store may be behind what was applied, so the profile is read from it on its next call.</summary>
+    /// <summary>A change the log could not commit (only its append throws this): the store may be behind what was applied, so the profile is read from it on its next call.</summary>
     private async Task Abandon(Guid id)
     {
         Forget(id);
