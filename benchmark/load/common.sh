@@ -23,6 +23,20 @@ set_ingest_limit() {
   curl -sf -X PUT "$1/v1/config?file=load.yaml" -H "Authorization: TD1 $2" -H 'Content-Type: application/yaml' --data-binary @"$work/load.yaml" >/dev/null
 }
 
+# Runs a command while the process PID is stopped (SIGSTOP), then lets it go on (SIGCONT). The baseline
+# is measured with Tailor paused: Tailor's own background work (its write-behind and its log's
+# checkpoint go on for tens of seconds after a load ends, and right after the demo's import) would
+# otherwise take cores from the baseline's runs, lowering the floor the ratio is taken against.
+# paused PID COMMAND [ARGS...]
+paused() {
+  local pid=$1 rc=0
+  shift
+  kill -STOP "$pid"
+  "$@" || rc=$?
+  kill -CONT "$pid"
+  return "$rc"
+}
+
 # The server process's CPU time so far, in clock ticks (user + system): cpu_ticks PID
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

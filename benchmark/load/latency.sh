@@ -2,15 +2,15 @@
 # Latency against load: Tailor (Release, --demo data with 1,000,000 imported profiles on a temporary
 # directory) driven with the harness's calls (personalize.lua) at a series of fixed rates, after one
 # closed-loop run at 256 connections that measures its maximum; the bare-Kestrel baseline driven at
-# the same rates (the machine's floor at that rate: HTTP, the generator and the scheduler, nothing of
-# Tailor's). During each run, wakeup-jitter.py measures how late a real-time thread that sleeps 1 ms
-# wakes up (the machine's own stalls), and disk-stalls.py how long a 4 KiB write and its fdatasync
-# take beside Tailor's data (the disk's own stalls; in the baseline's runs, the idle disk's). Prints,
-# per server and rate, the rate achieved, p50/p95/p99/p99.9/max latency, the server's CPU per call,
-# the worst wake-up delay and the slowest small durable write, and the highest rate at
-# which Tailor's p99 was within 10 ms. Loopback only; every process it starts is stopped by PID. Needs
-# wrk and python3 (chrt, from util-linux, for the real-time probe; without it the probe runs at normal
-# priority). About 7 minutes with the defaults.
+# the same rates with Tailor paused (SIGSTOP; the machine's floor at that rate: HTTP, the generator and
+# the scheduler, nothing of Tailor's, not even its background work). During each run, wakeup-jitter.py
+# measures how late a real-time thread that sleeps 1 ms wakes up (the machine's own stalls), and
+# disk-stalls.py how long a 4 KiB write and its fdatasync take beside Tailor's data (the disk's own
+# stalls; in the baseline's runs, the idle disk's). Prints, per server and rate, the rate achieved,
+# p50/p95/p99/p99.9/max latency, the server's CPU per call, the worst wake-up delay and the slowest
+# small durable write, and the highest rate at which Tailor's p99 was within 10 ms. Loopback only;
+# every process it starts is stopped by PID. Needs wrk and python3 (chrt, from util-linux, for the
+# real-time probe; without it the probe runs at normal priority). About 7 minutes with the defaults.
 #
 #   benchmark/load/latency.sh [duration per rate, default 20s] [rates, default "20% 35% 50% 70% 8000"]
 #   A rate ending in % is that share of Tailor's measured maximum; a plain number is calls/s.
@@ -53,7 +53,7 @@ measure() { # server url key token pid label rate
 }
 
 echo "warming up (20 s each)..."
-personalize_load "$baseline" "" "" 20s 0 >/dev/null
+paused "$tailor_pid" personalize_load "$baseline" "" "" 20s 0 >/dev/null
 personalize_load "$tailor" "$write" "$token" 20s 0 >/dev/null
 measure tailor "$tailor" "$write" "$token" "$tailor_pid" max 0
 best=$(sed -n 's/^tailor label=max .* rps=\([0-9]*\).*/\1/p' "$work/results.txt")
@@ -65,7 +65,7 @@ for rate in $rates; do
   echo "at $calls calls/s..."
   personalize_load "$tailor" "$write" "$token" 5s "$calls" >/dev/null
   measure tailor "$tailor" "$write" "$token" "$tailor_pid" "$rate" "$calls"
-  measure baseline "$baseline" "" "" "$baseline_pid" "$rate" "$calls"
+  paused "$tailor_pid" measure baseline "$baseline" "" "" "$baseline_pid" "$rate" "$calls"
 done
 
 python3 - "$work/results.txt" "$duration" <<'PY'

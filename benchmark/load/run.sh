@@ -4,7 +4,8 @@
 # (90% of the calls from those customers, 10% new visitors). Closed loop
 # at each connection count, then a fixed-rate run at 70% of Tailor's best rate. Prints one table with
 # req/s, latency percentiles, server CPU per call, RSS, and Tailor's ratio to the baseline measured in
-# the same run. Loopback only; every process it starts is stopped by PID. Needs wrk (apt-get install
+# the same run. The baseline is measured with Tailor paused (SIGSTOP), so that Tailor's background work
+# (the write-behind of the import and of its own runs) does not share the cores with it. Loopback only; every process it starts is stopped by PID. Needs wrk (apt-get install
 # wrk) and python3. Then, unless LOOKUP=0, the lookup and import figures (lookup.sh). The whole run
 # takes about 9 minutes with the defaults.
 #
@@ -51,7 +52,7 @@ run() { # label url key token pid connections [rate]
 
 results="$work/results.txt"
 for c in $counts; do
-  run baseline "$baseline" "" "" "$baseline_pid" "$c" >>"$results"
+  paused "$tailor_pid" run baseline "$baseline" "" "" "$baseline_pid" "$c" >>"$results"
   run tailor "$tailor" "$write" "$token" "$tailor_pid" "$c" >>"$results"
   warmup=5s
 done
