@@ -8,7 +8,8 @@
 # About 1 minute.
 #
 #   benchmark/load/profile.sh [seconds sampled, default 12]
-#   PROFILES=1000000 (imported demo profiles), KEEP=FILE (keep perf's samples there, and the runtime's /tmp/perf-PID.map)
+#   PROFILES=1000000 (imported demo profiles), KEEP=FILE (keep perf's samples there, and the runtime's /tmp/perf-PID.map),
+#   WARMUP=20s (closed-loop load before sampling; 150s puts the sample past the write-behind of the demo's import)
 set -euo pipefail
 seconds=${1:-12}
 source "$(dirname "$0")/common.sh" profile
@@ -24,8 +25,9 @@ url=http://127.0.0.1:18085
 DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 start_tailor_demo "$url" "$work/data"
 ready_for_load "$url" "$work/data"
 
-echo "warming up (20 s)..."
-personalize_load "$url" "$write" "$token" 20s 0 >/dev/null
+warmup=${WARMUP:-20s}
+echo "warming up ($warmup)..."
+personalize_load "$url" "$write" "$token" "$warmup" 0 >/dev/null
 samples=${KEEP:-$work/perf.data}
 personalize_load "$url" "$write" "$token" "$((seconds + 4))s" 0 >"$work/wrk.txt" &
 wrk_pid=$!
