@@ -24,7 +24,14 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         "Database pages the commits wrote (SQLite: 4 KiB pages into the WAL); per event, the write amplification of the storage");
     private long _windowEvents, _windowBatches, _windowTicks, _windowPages, _windowStart = Stopwatch.GetTimestamp();
 
-    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(100_000) { SingleReader = true });
+    /// <summary>
+    /// Synchronous continuations: the only reader is the writer thread, whose wait (<see cref="WaitToRead"/>)
+    /// continues by setting <see cref="_wake"/>, so an append that finds it waiting wakes it directly
+    /// rather than through a thread-pool work item.
+    /// </summary>
+    private readonly Channel<Pending> _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(100_000) { SingleReader = true, AllowSynchronousContinuations = true });
+    private readonly ManualResetEventSlim _wake = new(false);
+    private readonly Action _wakeUp;
     private readonly IEventStore _store;
     private readonly int _maxBatch;
     private readonly ILogger<GroupCommitLog> _logger;
@@ -38,6 +45,7 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         _store = store;
         _maxBatch = options.Value.GroupCommitMaxBatch;
         _logger = logger;
+        _wakeUp = _wake.Set;
     }
 
     /// <summary>
@@ -159,7 +167,7 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         var batch = new List<Pending>(_maxBatch);
         var items = new List<WriteItem>(_maxBatch);
         var reader = _queue.Reader;
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        while (WaitToRead(reader))
         {
             batch.Clear();
             items.Clear();
@@ -178,6 +186,25 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
             for (var i = 0; i < batch.Count; i++) batch[i].Complete(_nextSeq + i);
             _nextSeq += batch.Count;
         }
+    }
+
+    /// <summary>
+    /// Blocks the writer thread until an append is queued (true) or the queue is completed (false).
+    /// Blocking on <c>WaitToReadAsync().AsTask()</c> made a task, its value-task wrapper and an event for
+    /// every wait, which at moderate load is every batch.
+    /// </summary>
+    private bool WaitToRead(ChannelReader<Pending> reader)
+    {
+        // What await does, by hand on a thread that blocks: the result is read once, after completion.
+#pragma warning disable CA2012
+        var waiting = reader.WaitToReadAsync();
+#pragma warning restore CA2012
+        if (waiting.IsCompleted) return waiting.Result;
+        _wake.Reset();
+        var awaiter = waiting.GetAwaiter();
+        awaiter.UnsafeOnCompleted(_wakeUp);
+        _wake.Wait();
+        return awaiter.GetResult();
     }
 
     /// <summary>Commits the batch and returns the pages it wrote; when that fails, its appends one by one (completing or failing each), and returns null.</summary>
@@ -243,7 +270,7 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
 
     public void Dispose()
     {
-        // Cancelled, not disposed: the maintenance thread may still be waiting on its handle.
+        // Cancelled, not disposed (nor _wake): the maintenance thread may still be waiting on its handle, the writer on _wake.
         _stopping.Cancel();
         _queue.Writer.TryComplete();
     }
