@@ -5,9 +5,10 @@
 # at each connection count, then a fixed-rate run at 70% of Tailor's best rate. Prints one table with
 # req/s, latency percentiles, server CPU per call, RSS, and Tailor's ratio to the baseline measured in
 # the same run. The baseline is measured with Tailor paused (SIGSTOP), so that Tailor's background work
-# (the write-behind of the import and of its own runs) does not share the cores with it. Loopback only; every process it starts is stopped by PID. Needs wrk (apt-get install
-# wrk) and python3. Then, unless LOOKUP=0, the lookup and import figures (lookup.sh). The whole run
-# takes about 9 minutes with the defaults.
+# (the write-behind of the import and of its own runs) does not share the cores with it. Loopback
+# only; every process it starts is stopped by PID. Needs wrk (apt-get install wrk) and python3. Then,
+# unless LOOKUP=0, the lookup and import figures (lookup.sh). The whole run takes about 9 minutes with
+# the defaults.
 #
 #   benchmark/load/run.sh [duration, default 20s] [connection counts, default "32 64 256"]
 #   WARMUP=25s (first warm-up; later ones are 5 s), PROFILES=1000000 (imported demo profiles), LOOKUP=1

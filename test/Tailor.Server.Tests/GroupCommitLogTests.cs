@@ -26,7 +26,7 @@ public sealed class GroupCommitLogTests : IDisposable
     public async Task Appends_that_find_the_writer_waiting_or_busy_are_committed_in_order()
     {
         using var store = new SqliteStore(Path.Combine(_directory, "tailor.db"));
-        var log = new GroupCommitLog(store, Options.Create(new TailorOptions()), NullLogger<GroupCommitLog>.Instance);
+        using var log = new GroupCommitLog(store, Options.Create(new TailorOptions()), NullLogger<GroupCommitLog>.Instance);
         await log.StartAsync(CancellationToken.None);
         var scope = new AudienceScope(1, "customers");
         var snapshot = new byte[] { 1, 2, 3 };
