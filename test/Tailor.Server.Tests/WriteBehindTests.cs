@@ -60,6 +60,16 @@ public sealed class WriteBehindTests : IDisposable
         return (survivor, merged, key);
     }
 
+    /// <summary>The rows of <c>pending_changes</c>, read on a connection of their own.</summary>
+    private long PendingRows()
+    {
+        using var other = new SqliteConnection($"Data Source={Path};Pooling=False");
+        other.Open();
+        using var command = other.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM pending_changes";
+        return (long)command.ExecuteScalar()!;
+    }
+
     private static readonly byte[] MergedKey = [.. Enumerable.Repeat((byte)0xAB, 16)];
 
     private async Task AssertHistory(SqliteStore store, Guid survivor, Guid merged, byte[] key)
@@ -259,14 +269,6 @@ public sealed class WriteBehindTests : IDisposable
             command.CommandText = sql;
             command.ExecuteNonQuery();
         }
-        long Pending()
-        {
-            using var other = new SqliteConnection($"Data Source={Path};Pooling=False");
-            other.Open();
-            using var command = other.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM pending_changes";
-            return (long)command.ExecuteScalar()!;
-        }
 
         // The profile file refuses writes (as a full disk would): the background write-behind cannot write the change.
         OnProfileFile("CREATE TRIGGER refuse BEFORE INSERT ON profiles BEGIN SELECT RAISE(ABORT, 'refused'); END");
@@ -275,12 +277,39 @@ public sealed class WriteBehindTests : IDisposable
         Assert.True(SpinWait.SpinUntil(() => !failures.IsEmpty, TimeSpan.FromSeconds(30)), "the failure was not reported");
         Assert.IsType<SqliteException>(failures.First());
         Assert.Equal([7, 7, 7], (await store.LoadProfileAsync(_scope, profile))!.Snapshot);
-        Assert.Equal(1, Pending());
+        Assert.Equal(1, PendingRows());
 
         // Writable again: a later attempt writes it and its pending row goes.
         OnProfileFile("DROP TRIGGER refuse");
-        Assert.True(SpinWait.SpinUntil(() => Pending() == 0, TimeSpan.FromSeconds(30)), "the change was not written behind after the repair");
+        Assert.True(SpinWait.SpinUntil(() => PendingRows() == 0, TimeSpan.FromSeconds(30)), "the change was not written behind after the repair");
         Assert.Equal([7, 7, 7], (await store.LoadProfileAsync(_scope, profile))!.Snapshot);
+    }
+
+    [Fact]
+    public async Task A_background_write_behind_deletes_every_pending_row_in_steps_while_the_log_goes_on_committing()
+    {
+        using var store = new SqliteStore(Path, writeBehindAfter: TimeSpan.FromMilliseconds(200));
+        // Thousands of changes: their pending rows go in many resting steps, each a transaction of the log's file.
+        var profiles = Enumerable.Range(0, 3_000).Select(_ => Guid.CreateVersion7()).ToArray();
+        var seq = 1L;
+        foreach (var chunk in profiles.Chunk(500))
+        {
+            store.CommitBatch([.. chunk.Select(p => Change(p, 1))], seq);
+            seq += chunk.Length;
+        }
+        // The log commits on while they are written behind and deleted: the latest change of each is what stays.
+        foreach (var chunk in profiles.Take(1_000).Chunk(100))
+        {
+            store.CommitBatch([.. chunk.Select(p => Change(p, 2))], seq);
+            seq += chunk.Length;
+            await Task.Delay(20);
+        }
+
+        Assert.True(SpinWait.SpinUntil(() => PendingRows() == 0, TimeSpan.FromSeconds(60)), $"{PendingRows()} pending rows were left");
+        var read = store.ScanProfiles(_scope).ToDictionary(p => p.Id, p => p.Snapshot);
+        Assert.Equal(profiles.Length, read.Count);
+        Assert.All(profiles.Take(1_000), p => Assert.Equal([2, 2, 2], read[p]));
+        Assert.All(profiles.Skip(1_000), p => Assert.Equal([1, 1, 1], read[p]));
     }
 
     [Fact]
