@@ -47,10 +47,7 @@ public sealed partial class SqliteStore
     /// </summary>
     public const int SliceRows = 1024;
 
-    /// <summary>
-    /// Pending rows deleted per transaction (~150 KB of rows). Each holds the log's writer lock: 1,024
-    /// rows held it 2–10 ms at a time, and back to back they kept the log's writer waiting up to 100 ms.
-    /// </summary>
+    /// <summary>Pending rows deleted per transaction (~150 KB of rows), each holding the log's writer lock (1,024 rows held it 2–10 ms).</summary>
     private const int DeleteRows = 256;
 
     /// <summary>
@@ -238,18 +235,31 @@ public sealed partial class SqliteStore
         // Last the pending rows, once everything they hold is in the tables, on the disk. The
         // generation's changes have the log positions FirstSeq..LastSeq, each one row. Not synced: the
         // log's next commit syncs them with its own, and a crash before brings back rows that are
-        // written again, unchanged. Each deletion holds the log's writer lock, which is not fair: taken
-        // again at once, it kept the log's commits waiting for up to 100 ms. The rest after each lets
-        // the waiting commit in.
+        // written again, unchanged. Each deletion holds the log's writer lock, and hands it to the
+        // commits that waited for it before taking it again.
         for (var upTo = generation.FirstSeq + DeleteRows - 1; ; upTo += DeleteRows)
         {
             var bound = Math.Min(upTo, generation.LastSeq);
             var started = Stopwatch.GetTimestamp();
             lock (_stepLock) DeletePendingUpTo(bound);
             if (bound == generation.LastSeq) break;
-            // At least a millisecond: a shorter wait rounds down to none.
-            if (rest) Rest(Stopwatch.GetElapsedTime(started) + TimeSpan.FromMilliseconds(1));
+            LetWaitingCommitsIn();
+            if (rest) Rest(Stopwatch.GetElapsedTime(started));
         }
+    }
+
+    /// <summary>
+    /// Waits (10 ms at most) until the log's commits that were waiting for the writer lock have taken
+    /// it. The lock is not fair: deletions back to back took it again before a waiting commit woke, and
+    /// kept the log's commits, and every call behind them, waiting for up to 100 ms. (Their rest does
+    /// not cover it: a background write-behind stops resting once changes pile up, and one that is
+    /// waited for never rests.)
+    /// </summary>
+    private void LetWaitingCommitsIn()
+    {
+        var spinner = new SpinWait();
+        var until = Environment.TickCount64 + 10;
+        while (Volatile.Read(ref _commitsWaiting) > 0 && Environment.TickCount64 < until) spinner.SpinOnce();
     }
 
     /// <summary>Deletes the pending rows up to <paramref name="bound"/> in one unsynced transaction of the log's writer.</summary>

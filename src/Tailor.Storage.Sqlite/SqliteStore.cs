@@ -374,10 +374,15 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     public Task<long> LastSeqAsync(CancellationToken cancellationToken = default) =>
         ReadAsync("SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0), COALESCE((SELECT last_seq FROM log_state), 0))", r => r.Read() ? r.GetInt64(0) : 0, cancellationToken);
 
+    /// <summary>Commits of the log waiting for the writer lock, which the write-behind's deletions hand over to them (<see cref="LetWaitingCommitsIn"/>).</summary>
+    private int _commitsWaiting;
+
     public int CommitBatch(IReadOnlyList<WriteItem> items, long firstSeq)
     {
+        Interlocked.Increment(ref _commitsWaiting);
         lock (_writerLock)
         {
+            Interlocked.Decrement(ref _commitsWaiting);
             var statements = _statements;
             // The transaction through the C API too: Microsoft.Data.Sqlite's makes a command, a reader and
             // their statements for BEGIN and COMMIT, on every batch.
