@@ -67,8 +67,8 @@ for ((round = 2; round <= ${ROUNDS:-2}; round++)); do
   run tailor "$tailor" "$write" "$token" "$tailor_pid" "$last" >>"$results"
 done
 # The maximum the fixed-rate run takes 70% of is Tailor's rate at the largest connection count, the
-# mean of its rounds: the count the fixed-rate run uses. (The best rate of any count let one outlier at
-# 64 connections set a rate ~92% of what 256 connections sustained.)
+# mean of its rounds: with the default counts, the 256 connections the fixed-rate run uses. (The best
+# rate of any count let one outlier at 64 connections set a rate ~92% of what 256 connections sustained.)
 maximum=$(grep "^tailor c=$last " "$results" | sed 's/.* rps=\([0-9]*\).*/\1/' | awk '{ sum += $1 } END { printf "%d", sum / NR }')
 rate=$((maximum * 70 / 100))
 # Fixed rate: personalize.lua spaces the sends evenly; 256 connections leave room for stalls.
