@@ -43,6 +43,48 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task Keys_and_tokens_revoked_while_a_keep_alive_connection_uses_them_are_refused_on_its_next_call()
+    {
+        // The personalization call reuses the verification of the key and token its connection sent
+        // before; a revocation between two calls of one connection must still refuse the second.
+        await using var server = await ServerProcess.StartAsync(NewDirectory("verified"));
+        var admin = await TestAccount.CreateAsync(server.Client, server.AdminKey);
+        var connections = 0;
+        using var oneConnection = new HttpClient(new SocketsHttpHandler
+        {
+            MaxConnectionsPerServer = 1,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                Interlocked.Increment(ref connections);
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        })
+        { BaseAddress = server.Client.BaseAddress };
+        var write = await admin.CreateKeyAsync("write");
+        var site = new TestAccount(oneConnection, admin.Id, admin.MasterKey) { WriteKey = write.GetProperty("key").GetString()!, Token = admin.Token };
+        const string Event = """{"td_client_id":"keep-alive-visitor","td_path":"/retail"}""";
+
+        Assert.Equal(HttpStatusCode.OK, (await site.PostEvent(Event)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await site.PostEvent(Event)).StatusCode);
+        var instance = admin.Token.Split('/')[1];
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.Send(HttpMethod.Delete, $"/v1/tokens/{instance}", admin.MasterKey)).StatusCode);
+        var refused = await site.PostEvent(Event);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal(3001, JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetInt32());
+
+        site.Token = (await admin.CreateTokenAsync("web", "site")).GetProperty("token").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await site.PostEvent(Event)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await admin.Send(HttpMethod.Delete, $"/v1/keys/{write.GetProperty("id").GetInt64()}", admin.MasterKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await site.PostEvent(Event)).StatusCode);
+        // Another key on the same connection is verified on its own.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await site.PostEvent(Event, key: site.WriteKey + "x")).StatusCode);
+        Assert.Equal(1, connections);
+    }
+
+    [Fact]
     public async Task The_server_watches_no_files_so_that_store_writes_wake_nothing()
     {
         // A configuration reload watcher covers the content root recursively, and the default data

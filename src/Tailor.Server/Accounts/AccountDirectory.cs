@@ -59,6 +59,17 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
 
     public Secrets Secrets => secrets;
 
+    private int _credentialsVersion;
+
+    /// <summary>
+    /// Changes whenever a key or token stops being what it was (revoked, its grant changed), after the
+    /// change: a verification begun under an earlier version may not be reused (<see cref="Apis.VerifiedOnConnection"/>).
+    /// Read it before verifying.
+    /// </summary>
+    public int CredentialsVersion => Volatile.Read(ref _credentialsVersion);
+
+    private void CredentialsChanged() => Interlocked.Increment(ref _credentialsVersion);
+
     public async Task LoadAsync(CancellationToken cancellationToken = default)
     {
         foreach (var account in await store.ListAccountsAsync(cancellationToken)) _accounts[account.Id] = account;
@@ -136,6 +147,7 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
         if (!await store.SetKeyGrantAsync(accountId, keyId, grant)) return false;
         foreach (var (hash, entry) in _keys)
             if (entry.Id == keyId) _keys[hash] = entry with { Grant = grant };
+        CredentialsChanged();
         return true;
     }
 
@@ -146,6 +158,7 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
         if (!await store.RevokeKeyAsync(accountId, keyId)) return false;
         foreach (var (hash, entry) in _keys)
             if (entry.Id == keyId) _keys.TryRemove(hash, out _);
+        CredentialsChanged();
         return true;
     }
 
@@ -171,6 +184,7 @@ public sealed partial class AccountDirectory(IAccountStore store, Secrets secret
     {
         if (!await store.RevokeTokenAsync(accountId, instanceId)) return false;
         _tokens.TryRemove(instanceId, out _);
+        CredentialsChanged();
         return true;
     }
 

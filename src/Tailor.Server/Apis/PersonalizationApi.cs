@@ -154,10 +154,17 @@ public static partial class PersonalizationApi
         // 2. content type
         if (!IsEventMediaType(request.ContentType)) return ApiError.ContentType();
 
-        // 3. API key
-        var auth = Authenticate(request, accounts);
-        if (auth.Error is { } authError) return authError;
-        var key = auth.Key!;
+        // 3. API key (as verified on this connection before, when it is the same header and nothing was revoked since)
+        var verified = VerifiedOnConnection.Of(context);
+        var credentials = accounts.CredentialsVersion;
+        var authorization = request.Headers.Authorization.ToString();
+        if (verified?.Key(authorization, credentials) is not { } key)
+        {
+            var auth = Authenticate(authorization, accounts);
+            if (auth.Error is { } authError) return authError;
+            key = auth.Key!;
+            verified?.KeepKey(authorization, key, credentials);
+        }
         if (key.Kind == KeyKind.Lookup) return ApiError.Forbidden("This API key may not ingest events (it is a lookup key).");
 
         // 4. token
@@ -172,7 +179,9 @@ public static partial class PersonalizationApi
             return ApiError.TokenFormat();
         if (tokenAccount != key.AccountId) return ApiError.TokenAccountConflict();
         var config = accounts.Config(key.AccountId);
-        if (accounts.FindToken(tokenAccount, instanceId, tokenText[parts[2]]) is not { } token || config is null
+        var token = verified?.Token(tokenHeader, credentials);
+        if (token is null && (token = accounts.FindToken(tokenAccount, instanceId, tokenText[parts[2]])) is not null) verified?.KeepToken(tokenHeader, token, credentials);
+        if (token is null || config is null
             || !config.Compiled.Services.TryGetValue(token.Service, out var service)
             || FindTokenConfig(service, token.Name) is not { } tokenConfig)
             return ApiError.TokenNotConfigured();
@@ -270,9 +279,11 @@ public static partial class PersonalizationApi
     }
 
     /// <summary>The key of <c>Authorization: TD1 {account_id}/{apikey}</c>, or the 401 to answer.</summary>
-    internal static (KeyEntry? Key, ApiError? Error) Authenticate(HttpRequest request, AccountDirectory accounts)
+    internal static (KeyEntry? Key, ApiError? Error) Authenticate(HttpRequest request, AccountDirectory accounts) =>
+        Authenticate(request.Headers.Authorization.ToString(), accounts);
+
+    private static (KeyEntry? Key, ApiError? Error) Authenticate(string header, AccountDirectory accounts)
     {
-        var header = request.Headers.Authorization.ToString();
         if (!header.StartsWith("TD1 ", StringComparison.OrdinalIgnoreCase)) return (null, ApiError.Unauthorized());
         var key = header.AsSpan(4).Trim();
         var slash = key.IndexOf('/');
