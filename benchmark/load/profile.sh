@@ -9,7 +9,8 @@
 #
 #   benchmark/load/profile.sh [seconds sampled, default 12]
 #   PROFILES=1000000 (imported demo profiles), KEEP=FILE (keep perf's samples there, and the runtime's /tmp/perf-PID.map),
-#   WARMUP=20s (closed-loop load before sampling; 150s puts the sample past the write-behind of the demo's import)
+#   WARMUP=20s (closed-loop load before sampling; 150s puts the sample past the write-behind of the demo's import),
+#   RATE=N (sample at a fixed N calls/s instead of closed loop: where the CPU of a call goes below the maximum)
 set -euo pipefail
 seconds=${1:-12}
 source "$(dirname "$0")/common.sh" profile
@@ -29,15 +30,20 @@ warmup=${WARMUP:-20s}
 echo "warming up ($warmup)..."
 personalize_load "$url" "$write" "$token" "$warmup" 0 >/dev/null
 samples=${KEEP:-$work/perf.data}
-personalize_load "$url" "$write" "$token" "$((seconds + 4))s" 0 >"$work/wrk.txt" &
+rate=${RATE:-0}
+personalize_load "$url" "$write" "$token" "$((seconds + 4))s" "$rate" >"$work/wrk.txt" &
 wrk_pid=$!
 pids+=($wrk_pid)
 sleep 2
+cpu_before=$(cpu_ticks "$tailor_pid")
 perf record -F 499 -g -p "$tailor_pid" -o "$samples" -- sleep "$seconds" >/dev/null 2>&1
+cpu_after=$(cpu_ticks "$tailor_pid")
 wait "$wrk_pid"
 
+calls_per_second=$(grep '^RESULT' "$work/wrk.txt" | sed 's/.* rps=\([0-9]*\).*/\1/')
 echo
-echo "Tailor at 256 connections while sampled: $(grep '^RESULT' "$work/wrk.txt" | sed 's/.* rps=\([0-9]*\).*/\1/') calls/s (perf's sampling costs some)"
+echo "Tailor at 256 connections while sampled ($([ "$rate" = 0 ] && echo "closed loop" || echo "$rate calls/s asked")): $calls_per_second calls/s (perf's sampling costs some)"
+echo "server CPU per call while sampled: $(( (cpu_after - cpu_before) * 10000 / (calls_per_second * seconds) )) µs"
 perf script -i "$samples" -F comm,ip,sym,dso 2>/dev/null | python3 "$root/benchmark/load/profile-split.py"
 stop_all
 # The runtime's perf maps, left in /tmp by the process (kept with KEEP: perf report needs them to name JIT frames).
