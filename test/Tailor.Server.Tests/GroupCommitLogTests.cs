@@ -48,4 +48,34 @@ public sealed class GroupCommitLogTests : IDisposable
         await log.StopAsync(CancellationToken.None);
         Assert.Equal(520, (await store.ReadEventsAsync(1, "web", "pageviews", 0, 1000)).Count);
     }
+
+    [Fact]
+    public async Task Under_load_the_writer_waits_for_more_appends_before_committing_and_stops_waiting_once_enough_are_queued()
+    {
+        // An hour's delay: whatever commits here did not wait for the time, but for the appends.
+        using var store = new SqliteStore(Path.Combine(_directory, "tailor.db"));
+        var options = new TailorOptions { GroupCommitDelay = TimeSpan.FromHours(1), GroupCommitDelayAfter = 1, GroupCommitDelayBelow = 16 };
+        using var log = new GroupCommitLog(store, Options.Create(options), NullLogger<GroupCommitLog>.Instance);
+        await log.StartAsync(CancellationToken.None);
+        var scope = new AudienceScope(1, "customers");
+        var snapshot = new byte[] { 1, 2, 3 };
+        ValueTask<long> Append() => log.AppendAsync(StoreItems.Pageview(scope, Guid.NewGuid(), snapshot));
+
+        // The first commit follows no batch: it does not wait.
+        var first = await Append().AsTask().WaitAsync(Patience);
+        // After a batch of one (the threshold here), a lone append waits for company...
+        var lone = Append().AsTask();
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.False(lone.IsCompleted);
+        // ...and is committed with the appends that fill the queue to the threshold, in order.
+        var rest = Enumerable.Range(0, 15).Select(_ => Append().AsTask()).ToList();
+        var seqs = await Task.WhenAll([lone, .. rest]).WaitAsync(Patience);
+        Assert.Equal(Enumerable.Range((int)first + 1, 16).Select(n => (long)n), seqs);
+
+        // Stopping does not wait out a delay under way.
+        var last = Append().AsTask();
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
+        await log.StopAsync(CancellationToken.None).WaitAsync(Patience);
+        Assert.Equal(first + 17, await last.WaitAsync(Patience));
+    }
 }

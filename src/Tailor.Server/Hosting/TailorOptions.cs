@@ -23,6 +23,24 @@ public sealed class TailorOptions
     public int GroupCommitMaxBatch { get; set; } = 2048;
 
     /// <summary>
+    /// At moderate load, how long the log's writer waits for more appends before it commits: when its last
+    /// batch had at least <see cref="GroupCommitDelayAfter"/> events and fewer than
+    /// <see cref="GroupCommitDelayBelow"/> are queued, it waits this long (or until that many are queued).
+    /// A commit's own cost (its WAL pages, its fsync) is then shared by more calls; each waits this much
+    /// longer. Zero: never waits. (docs/performance.md, "3 December, tenth session".)
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>The last batch's size from which the writer waits (<see cref="GroupCommitDelay"/>): below it the load is light and calls commit at once.</summary>
+    [Range(1, 100_000)]
+    public int GroupCommitDelayAfter { get; set; } = 8;
+
+    /// <summary>Appends queued at which the writer does not wait, or stops waiting (<see cref="GroupCommitDelay"/>).</summary>
+    [Range(1, 100_000)]
+    public int GroupCommitDelayBelow { get; set; } = 64;
+
+    /// <summary>
     /// How long committed profile changes may wait before the store writes them into its profile tables
     /// (until then they are in the log's pending rows and in memory). Longer: a profile changed again
     /// meanwhile is written once, fewer pages per event; a restart after a crash has more to write first.

@@ -34,6 +34,9 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
     private readonly Action _wakeUp;
     private readonly IEventStore _store;
     private readonly int _maxBatch;
+    private readonly long _delay;
+    private readonly int _delayAfter;
+    private readonly int _delayBelow;
     private readonly ILogger<GroupCommitLog> _logger;
     private Thread? _thread;
     private Thread? _maintenance;
@@ -44,6 +47,9 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
     {
         _store = store;
         _maxBatch = options.Value.GroupCommitMaxBatch;
+        _delay = (long)(options.Value.GroupCommitDelay.TotalSeconds * Stopwatch.Frequency);
+        _delayAfter = options.Value.GroupCommitDelayAfter;
+        _delayBelow = options.Value.GroupCommitDelayBelow;
         _logger = logger;
         _wakeUp = _wake.Set;
     }
@@ -169,6 +175,7 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
         var reader = _queue.Reader;
         while (WaitToRead(reader))
         {
+            WaitForMoreAppends(reader, batch.Count);
             batch.Clear();
             items.Clear();
             while (batch.Count < _maxBatch && reader.TryRead(out var pending))
@@ -186,6 +193,22 @@ public sealed partial class GroupCommitLog : IHostedService, IDisposable
             for (var i = 0; i < batch.Count; i++) batch[i].Complete(_nextSeq + i);
             _nextSeq += batch.Count;
         }
+    }
+
+    /// <summary>
+    /// At moderate load (the last batch had <see cref="Hosting.TailorOptions.GroupCommitDelayAfter"/> appends
+    /// or more, fewer than <see cref="Hosting.TailorOptions.GroupCommitDelayBelow"/> are queued), waits up to
+    /// <see cref="Hosting.TailorOptions.GroupCommitDelay"/> for more. At 70% of the maximum the log's writer
+    /// spent ~25 µs of CPU per call against ~14 at full load: a commit costs about the same however few
+    /// calls it carries, and at that rate it carried a few dozen. Sleeps of 1 ms: waking to check sooner
+    /// would cost the CPU the wait is there to save.
+    /// </summary>
+    private void WaitForMoreAppends(ChannelReader<Pending> reader, int lastBatch)
+    {
+        if (_delay <= 0 || lastBatch < _delayAfter || reader.Count >= _delayBelow) return;
+        var until = Stopwatch.GetTimestamp() + _delay;
+        do Thread.Sleep(1);
+        while (reader.Count < _delayBelow && Stopwatch.GetTimestamp() < until && !_stopping.IsCancellationRequested);
     }
 
     /// <summary>
