@@ -25,7 +25,8 @@ public sealed class TailorOptions
     /// <summary>
     /// At moderate load, how long the log's writer waits for more appends before it commits: when its last
     /// batch had at least <see cref="GroupCommitDelayAfter"/> events and fewer than
-    /// <see cref="GroupCommitDelayBelow"/> are queued, it waits this long (or until that many are queued).
+    /// <see cref="GroupCommitDelayBelow"/> are queued, it waits this long (or until that many are queued;
+    /// in sleeps of 1 ms, so a shorter delay waits 1 ms).
     /// A commit's own cost (its WAL pages, its fsync) is then shared by more calls; each waits this much
     /// longer. Zero: never waits. (docs/performance.md, "3 December, tenth session".)
     /// </summary>
