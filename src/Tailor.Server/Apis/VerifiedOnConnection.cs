@@ -19,7 +19,7 @@ internal static class VerifiedOnConnection
     private static readonly object ItemKey = new();
 
     /// <summary>What one connection verified: the header, its result, and the directory's credentials version then.</summary>
-    private sealed record Verified(string Header, object Entry, int Version);
+    private sealed record Verified<T>(string Header, T Entry, int Version) where T : class;
 
     /// <summary>The holder of the connection's verified key and token, or null when the call cannot use one.</summary>
     public static Holder? Of(HttpContext context)
@@ -35,20 +35,20 @@ internal static class VerifiedOnConnection
 
     public sealed class Holder
     {
-        private Verified? _key;
-        private Verified? _token;
+        private Verified<KeyEntry>? _key;
+        private Verified<TokenEntry>? _token;
 
         /// <summary>The key verified for this very Authorization header, if nothing changed since.</summary>
-        public KeyEntry? Key(string header, int version) => Match(_key, header, version) as KeyEntry;
+        public KeyEntry? Key(string header, int version) => Match(_key, header, version);
 
-        public void KeepKey(string header, KeyEntry key, int version) => _key = new Verified(header, key, version);
+        public void KeepKey(string header, KeyEntry key, int version) => _key = new(header, key, version);
 
         /// <summary>The token verified for this very token header, if nothing changed since.</summary>
-        public TokenEntry? Token(string header, int version) => Match(_token, header, version) as TokenEntry;
+        public TokenEntry? Token(string header, int version) => Match(_token, header, version);
 
-        public void KeepToken(string header, TokenEntry token, int version) => _token = new Verified(header, token, version);
+        public void KeepToken(string header, TokenEntry token, int version) => _token = new(header, token, version);
 
-        private static object? Match(Verified? verified, string header, int version) =>
+        private static T? Match<T>(Verified<T>? verified, string header, int version) where T : class =>
             verified is not null && verified.Version == version && string.Equals(verified.Header, header, StringComparison.Ordinal) ? verified.Entry : null;
     }
 }
