@@ -1,13 +1,13 @@
 namespace Tailor.Storage.Sqlite;
 
 /// <summary>
-/// The database schema (version 3; version 1 and 2 files are migrated on open): the log, accounts and
+/// The database schema (version 4; version 1 to 3 files are migrated on open): the log, accounts and
 /// configuration in the main file, the tables written behind the log in a second file (<see cref="ProfileTables"/>).
 /// See docs/operations.md for how to query it.
 /// </summary>
 internal static class Schema
 {
-    public const int Version = 3;
+    public const int Version = 4;
 
     public const string Create = """
         CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -73,7 +73,7 @@ internal static class Schema
         -- The log position of the last commit without an event (profile import), so that sequence
         -- numbers never go back after a restart.
         -- Changes committed with the log but not yet written into profiles, identities, aliases and
-        -- lookup_keys (the store writes them behind, every 30 s by default); see docs/operations.md.
+        -- lookup_key_sets (the store writes them behind, every 30 s by default); see docs/operations.md.
         CREATE TABLE IF NOT EXISTS pending_changes (
             seq INTEGER PRIMARY KEY,
             account_id INTEGER NOT NULL,
@@ -110,14 +110,16 @@ internal static class Schema
             from_id BLOB NOT NULL,
             to_id BLOB NOT NULL,
             PRIMARY KEY (account_id, audience, from_id)) WITHOUT ROWID;
-        -- Keyed by profile (UUIDv7, so new profiles append): only the in-memory lookup index reads
-        -- these, by scanning them all when it is built.
-        CREATE TABLE IF NOT EXISTS profile_store.lookup_keys (
+        -- The lookup keys an import gave a profile (16 bytes each, concatenated), one row per profile
+        -- and set of keys: a row per key made the write-behind of an import insert four rows per
+        -- profile. Keyed by profile (UUIDv7, so new profiles append): only the in-memory lookup index
+        -- reads these, by scanning them all when it is built.
+        CREATE TABLE IF NOT EXISTS profile_store.lookup_key_sets (
             account_id INTEGER NOT NULL,
             audience TEXT NOT NULL,
             profile_id BLOB NOT NULL,
-            key BLOB NOT NULL,
-            PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
+            keys BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, profile_id, keys)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS profile_store.store_pair {{StorePairColumns}};
         """;
 
@@ -125,4 +127,25 @@ internal static class Schema
     private const string StorePairColumns = "(id INTEGER PRIMARY KEY CHECK (id = 1), pair BLOB NOT NULL)";
 
     public const string Version1To2 = "ALTER TABLE api_keys ADD COLUMN lookup_grant TEXT;";
+
+    /// <summary>Version 3's lookup keys, a row per key (version 2 files have it in the log's file, moved as it is before <see cref="Version3To4"/>).</summary>
+    public const string Version3LookupKeys = """
+        CREATE TABLE IF NOT EXISTS profile_store.lookup_keys (
+            account_id INTEGER NOT NULL,
+            audience TEXT NOT NULL,
+            profile_id BLOB NOT NULL,
+            key BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
+        """;
+
+    /// <summary>
+    /// Version 3 to 4, in the profile file: each profile's keys gathered into one set (group_concat joins
+    /// the blobs' bytes as they are; each key is 16 bytes), then the table of single keys dropped.
+    /// </summary>
+    public const string Version3To4 = """
+        INSERT OR IGNORE INTO profile_store.lookup_key_sets (account_id, audience, profile_id, keys)
+            SELECT account_id, audience, profile_id, CAST(group_concat(key, '') AS BLOB) FROM profile_store.lookup_keys
+            GROUP BY account_id, audience, profile_id;
+        DROP TABLE profile_store.lookup_keys;
+        """;
 }

@@ -215,11 +215,11 @@ public sealed partial class SqliteStore
                 if (owner is { } profile) statements.UpsertIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Bind(5, profile).Run();
                 else statements.DeleteIdentity.Bind(1, key.Account).Bind(2, key.Audience).Bind(3, key.Key).Bind(4, key.Value).Run();
         });
-        // Lookup keys (an import's: one or more per profile), in key order too.
-        InSlices(effects.LookupKeys, rest, statements, static (statements, rows) =>
+        // Lookup keys (an import's: a set of one or more per profile), in key order too.
+        InSlices(effects.LookupKeySets, rest, statements, static (statements, rows) =>
         {
-            foreach (var (profile, key) in rows)
-                statements.UpsertLookupKey.Bind(1, profile.Account).Bind(2, profile.Audience).BindBlob(3, key).Bind(4, profile.Id).Run();
+            foreach (var (profile, keys) in rows)
+                statements.UpsertLookupKeySet.Bind(1, profile.Account).Bind(2, profile.Audience).Bind(3, profile.Id).BindBlob(4, keys).Run();
         });
         // Last the merges in their order (few); the checkpoint after them syncs the WAL before it copies.
         WriteSlice(statements, (statements, generation.Merges), static a =>
@@ -357,7 +357,8 @@ public sealed partial class SqliteStore
         private readonly SharedNames _names = new();
 
         public RentedRows<IdentityChange> Identities { get; } = new(1024);
-        public RentedRows<(PendingChanges.ProfileKey Profile, byte[] Key)> LookupKeys { get; } = new(16);
+        /// <summary>Each change's lookup keys, one after another (a row of <c>lookup_key_sets</c>).</summary>
+        public RentedRows<(PendingChanges.ProfileKey Profile, byte[] Keys)> LookupKeySets { get; } = new(16);
 
         public void Add(RawStatement row)
         {
@@ -377,7 +378,16 @@ public sealed partial class SqliteStore
             }
             // The merges are in memory (reads need them): skipped here.
             for (var n = effects.Count(); n > 0; n--) effects.Id();
-            for (var n = effects.Count(); n > 0; n--) LookupKeys.Add((new(account, audience, profile), effects.Bytes().ToArray()));
+            var keys = effects.Count();
+            if (keys == 0) return;
+            var set = new byte[keys * LookupKeyBytes];
+            for (var i = 0; i < keys; i++)
+            {
+                var key = effects.Bytes();
+                if (key.Length != LookupKeyBytes) throw new InvalidDataException($"a lookup key of {key.Length} bytes");
+                key.CopyTo(set.AsSpan(i * LookupKeyBytes));
+            }
+            LookupKeySets.Add((new(account, audience, profile), set));
         }
 
         /// <summary>Both in their table's key order; of an identifier's changes only the latest is kept.</summary>
@@ -393,13 +403,13 @@ public sealed partial class SqliteStore
             for (var i = 0; i < identities.Length; i++)
                 if (i + 1 == identities.Length || CompareIdentities(identities[i].Key, identities[i + 1].Key) != 0) identities[kept++] = identities[i];
             Identities.Truncate(kept);
-            LookupKeys.Span.Sort(static (a, b) => CompareLookupKeys(a, b));
+            LookupKeySets.Span.Sort(static (a, b) => CompareLookupKeySets(a, b));
         }
 
         public void Dispose()
         {
             Identities.Dispose();
-            LookupKeys.Dispose();
+            LookupKeySets.Dispose();
         }
     }
 
@@ -418,10 +428,10 @@ public sealed partial class SqliteStore
         return order != 0 ? order : a.Id.CompareTo(b.Id);
     }
 
-    private static int CompareLookupKeys((PendingChanges.ProfileKey Profile, byte[] Key) a, (PendingChanges.ProfileKey Profile, byte[] Key) b)
+    private static int CompareLookupKeySets((PendingChanges.ProfileKey Profile, byte[] Keys) a, (PendingChanges.ProfileKey Profile, byte[] Keys) b)
     {
         var order = CompareProfiles(a.Profile, b.Profile);
-        return order != 0 ? order : a.Key.AsSpan().SequenceCompareTo(b.Key);
+        return order != 0 ? order : a.Keys.AsSpan().SequenceCompareTo(b.Keys);
     }
 
     private static int CompareIdentities(IdentityKey a, IdentityKey b)
@@ -450,14 +460,14 @@ public sealed partial class SqliteStore
             "INSERT OR REPLACE INTO aliases (account_id, audience, from_id, to_id) VALUES (?1, ?2, ?3, ?4)");
         public RawStatement RetargetAliases { get; } = new(connection,
             "UPDATE aliases SET to_id = ?4 WHERE account_id = ?1 AND audience = ?2 AND to_id = ?3");
-        public RawStatement UpsertLookupKey { get; } = new(connection,
-            "INSERT OR IGNORE INTO lookup_keys (account_id, audience, key, profile_id) VALUES (?1, ?2, ?3, ?4)");
+        public RawStatement UpsertLookupKeySet { get; } = new(connection,
+            "INSERT OR IGNORE INTO lookup_key_sets (account_id, audience, profile_id, keys) VALUES (?1, ?2, ?3, ?4)");
         public RawStatement PendingSnapshot { get; } = new(connection, PendingSnapshotSql);
         public TransactionStatements Transaction { get; } = new(connection);
 
         public void Dispose()
         {
-            foreach (var statement in (RawStatement[])[UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKey, PendingSnapshot])
+            foreach (var statement in (RawStatement[])[UpsertProfile, UpsertIdentity, DeleteIdentity, DeleteProfile, InsertAlias, RetargetAliases, UpsertLookupKeySet, PendingSnapshot])
                 statement.Dispose();
             Transaction.Dispose();
         }

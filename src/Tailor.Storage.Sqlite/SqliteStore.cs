@@ -89,12 +89,39 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             MoveProfileTables();
             found = 3;
         }
+        if (found == 3)
+        {
+            GatherLookupKeys();
+            found = 4;
+        }
         if (found != Schema.Version)
             throw new InvalidOperationException($"{path} has schema version {existing}; this build reads version {Schema.Version}");
         // Tables added within the version (all CREATE ... IF NOT EXISTS).
         Execute(_writer, Schema.Version2);
         Execute(_writer, Schema.ProfileTables);
         return migrated;
+    }
+
+    /// <summary>
+    /// Version 3 to 4: a profile's lookup keys gathered into one row (<see cref="Schema.Version3To4"/>),
+    /// committed in the profile file first, then the version raised: a crash between the two leaves a
+    /// version 3 file whose old table is gone, and the next open only raises the version.
+    /// </summary>
+    private void GatherLookupKeys()
+    {
+        Execute(_writer, Schema.ProfileTables);
+        using (var exists = Command(_writer, $"SELECT 1 FROM {ProfileStore}.sqlite_master WHERE type = 'table' AND name = 'lookup_keys'"))
+            if (exists.ExecuteScalar() is not null)
+                Write((c, _) =>
+                {
+                    Execute(c, Schema.Version3To4);
+                    return 0;
+                });
+        Write((c, _) =>
+        {
+            Execute(c, "UPDATE schema_version SET version = 4");
+            return 0;
+        });
     }
 
     private byte[]? PairOf(string schema)
@@ -148,6 +175,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     private void MoveProfileTables()
     {
         Execute(_writer, Schema.ProfileTables);
+        Execute(_writer, Schema.Version3LookupKeys);
         string[] tables = ["profiles", "identities", "aliases", "lookup_keys"];
         var existing = tables.Where(table =>
         {
@@ -840,7 +868,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             }
         }
         foreach (var sql in (string[])[
-            $"DELETE FROM lookup_keys WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}",
+            $"DELETE FROM lookup_key_sets WHERE account_id = $a AND audience = $aud AND {ProfileAndMerged}",
             "DELETE FROM profiles WHERE account_id = $a AND audience = $aud AND id = $id",
             "DELETE FROM aliases WHERE account_id = $a AND audience = $aud AND to_id = $id"])
             using (var delete = Delete(sql))
@@ -899,6 +927,9 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             }
     }
 
+    /// <summary>A lookup key's length: a <c>lookup_key_sets</c> row holds its keys one after another.</summary>
+    public const int LookupKeyBytes = 16;
+
     public IEnumerable<(byte[] Key, Guid ProfileId)> ScanLookupKeys(AudienceScope scope)
     {
         using var read = BeginSnapshot(scope, PendingOverlay.Parts.LookupKeys);
@@ -906,15 +937,19 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         var pending = overlay.LookupKeys.Select(k => PendingOverlay.KeyOf(k.Key, k.Profile)).ToHashSet();
         // A key of a merged profile finds the survivor (aliases always name the final one, then the pending merges).
         using (var command = read.Command("""
-            SELECT k.key, k.profile_id, COALESCE(a.to_id, k.profile_id) FROM lookup_keys k
+            SELECT k.keys, k.profile_id, COALESCE(a.to_id, k.profile_id) FROM lookup_key_sets k
             LEFT JOIN aliases a ON a.account_id = k.account_id AND a.audience = k.audience AND a.from_id = k.profile_id
             WHERE k.account_id = $a AND k.audience = $aud
             """))
         using (var reader = command.ExecuteReader())
             while (reader.Read())
             {
-                var key = (byte[])reader[0];
-                if (pending.Count == 0 || !pending.Contains(PendingOverlay.KeyOf(key, Id(reader, 1)))) yield return (key, overlay.Survivor(Id(reader, 2)));
+                var keys = (byte[])reader[0];
+                for (var at = 0; at < keys.Length; at += LookupKeyBytes)
+                {
+                    var key = keys.AsSpan(at, Math.Min(LookupKeyBytes, keys.Length - at)).ToArray();
+                    if (pending.Count == 0 || !pending.Contains(PendingOverlay.KeyOf(key, Id(reader, 1)))) yield return (key, overlay.Survivor(Id(reader, 2)));
+                }
             }
         foreach (var (key, profile) in overlay.LookupKeys) yield return (key, overlay.Survivor(profile));
     }

@@ -53,7 +53,7 @@ public sealed class WriteBehindTests : IDisposable
         // Within one generation the latest change of an identifier wins: "twice" ends removed, b@ ends owned.
         store.CommitBatch([
             Change(survivor, 2, upserted: [new("email", "a@example.com", survivor), new("td_client_id", "m", survivor), new("td_client_id", "twice", survivor)],
-                deleted: [("email", "b@example.com")], merged: [merged], keys: [key]),
+                deleted: [("email", "b@example.com")], merged: [merged], keys: [key, SecondKey]),
             Change(survivor, 3, upserted: [new("email", "b@example.com", survivor)], deleted: [("td_client_id", "old"), ("td_client_id", "twice")]),
         ], 3);
         Assert.Equal(4, await store.LastSeqAsync());
@@ -72,6 +72,9 @@ public sealed class WriteBehindTests : IDisposable
 
     private static readonly byte[] MergedKey = [.. Enumerable.Repeat((byte)0xAB, 16)];
 
+    /// <summary>A second key of the same change, with zero bytes (the keys of a change are stored one after another in one blob).</summary>
+    private static readonly byte[] SecondKey = [0, 0, .. Enumerable.Range(0, 14).Select(i => (byte)(i * 17))];
+
     private async Task AssertHistory(SqliteStore store, Guid survivor, Guid merged, byte[] key)
     {
         var profile = await store.LoadProfileAsync(_scope, survivor);
@@ -85,7 +88,7 @@ public sealed class WriteBehindTests : IDisposable
             store.ScanIdentities(_scope).Select(i => (i.Key, i.Value, i.ProfileId)).Order());
         Assert.Equal([("m", survivor), ("s", survivor)], store.ScanIdentities(_scope, "td_client_id").Order());
         Assert.Equal(
-            [(Convert.ToHexString(key), survivor), (Convert.ToHexString(MergedKey), survivor)],
+            new[] { (Convert.ToHexString(key), survivor), (Convert.ToHexString(MergedKey), survivor), (Convert.ToHexString(SecondKey), survivor) }.Order(),
             store.ScanLookupKeys(_scope).Select(k => (Convert.ToHexString(k.Key), k.ProfileId)).Order());
         Assert.Equal([survivor], store.ScanProfiles(_scope).Select(p => p.Id));
     }
@@ -154,7 +157,9 @@ public sealed class WriteBehindTests : IDisposable
                 CREATE TABLE main.profiles AS SELECT * FROM old.profiles;
                 CREATE TABLE main.identities AS SELECT * FROM old.identities;
                 CREATE TABLE main.aliases AS SELECT * FROM old.aliases;
-                CREATE TABLE main.lookup_keys AS SELECT * FROM old.lookup_keys;
+                CREATE TABLE main.lookup_keys (account_id INTEGER NOT NULL, audience TEXT NOT NULL, profile_id BLOB NOT NULL, key BLOB NOT NULL,
+                    PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
+                INSERT INTO main.lookup_keys {SplitKeySets("old")};
                 DETACH old;
                 UPDATE schema_version SET version = 2;
                 """;
@@ -171,7 +176,57 @@ public sealed class WriteBehindTests : IDisposable
         tables.CommandText = "SELECT (SELECT version FROM schema_version), (SELECT COUNT(*) FROM sqlite_master WHERE name IN ('profiles', 'identities', 'aliases', 'lookup_keys'))";
         using var row = tables.ExecuteReader();
         Assert.True(row.Read());
-        Assert.Equal((3L, 0L), (row.GetInt64(0), row.GetInt64(1)));
+        Assert.Equal((4L, 0L), (row.GetInt64(0), row.GetInt64(1)));
+    }
+
+    /// <summary>Version 3's rows of lookup_keys (a row per key) from the lookup_key_sets of the profile file attached as <paramref name="schema"/>.</summary>
+    private static string SplitKeySets(string schema) => $"""
+        WITH RECURSIVE split(account_id, audience, profile_id, key, rest) AS (
+            SELECT account_id, audience, profile_id, substr(keys, 1, 16), substr(keys, 17) FROM {schema}.lookup_key_sets
+            UNION ALL SELECT account_id, audience, profile_id, substr(rest, 1, 16), substr(rest, 17) FROM split WHERE length(rest) > 0)
+        SELECT account_id, audience, profile_id, key FROM split
+        """;
+
+    [Fact]
+    public async Task A_file_with_a_row_per_lookup_key_is_migrated_to_a_row_per_profile_and_set_of_keys()
+    {
+        var store = Open();
+        var (survivor, merged, key) = await CommitHistory(store);
+        store.WriteBehind();
+        store.Dispose();
+        SqliteConnection.ClearAllPools();
+        // The layout of schema version 3: a row per lookup key in the profile file.
+        using (var file = new SqliteConnection($"Data Source={SqliteStore.ProfilesPathOf(Path)};Pooling=False"))
+        {
+            file.Open();
+            using var command = file.CreateCommand();
+            command.CommandText = $"""
+                CREATE TABLE lookup_keys (account_id INTEGER NOT NULL, audience TEXT NOT NULL, profile_id BLOB NOT NULL, key BLOB NOT NULL,
+                    PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
+                INSERT INTO lookup_keys {SplitKeySets("main")};
+                DROP TABLE lookup_key_sets;
+                """;
+            command.ExecuteNonQuery();
+        }
+        using (var log = new SqliteConnection($"Data Source={Path};Pooling=False"))
+        {
+            log.Open();
+            using var command = log.CreateCommand();
+            command.CommandText = "UPDATE schema_version SET version = 3";
+            command.ExecuteNonQuery();
+        }
+
+        using (var migrated = Open())
+            await AssertHistory(migrated, survivor, merged, key);
+        SqliteConnection.ClearAllPools();
+        using var check = new SqliteConnection($"Data Source={SqliteStore.ProfilesPathOf(Path)};Pooling=False");
+        check.Open();
+        using var rows = check.CreateCommand();
+        // The survivor's two keys of one change in one row, the merged profile's key in another; the old table gone.
+        rows.CommandText = "SELECT (SELECT group_concat(length(keys)) FROM (SELECT keys FROM lookup_key_sets ORDER BY length(keys))), (SELECT COUNT(*) FROM sqlite_master WHERE name = 'lookup_keys')";
+        using var row = rows.ExecuteReader();
+        Assert.True(row.Read());
+        Assert.Equal(("16,32", 0L), (row.GetString(0), row.GetInt64(1)));
     }
 
     [Fact]
