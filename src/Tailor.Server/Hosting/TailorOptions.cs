@@ -28,9 +28,9 @@ public sealed class TailorOptions
     /// <see cref="GroupCommitDelayBelow"/> are queued, it waits this long (or until that many are queued;
     /// in sleeps of 1 ms, so a shorter delay waits 1 ms).
     /// A commit's own cost (its WAL pages, its fsync) is then shared by more calls; each waits this much
-    /// longer. Zero (the default): never waits. 1 ms cut the writer's CPU per call by ~29% at 70% of the
-    /// maximum, but runs at ~35% with it had long tails not yet explained (docs/performance.md, "3 December,
-    /// tenth session"), so it is not on by default.
+    /// longer. Zero (the default): never waits. 1 ms cut the writer's CPU per call by ~25% at 70% of the
+    /// maximum, but not the server's, nor the p99, and raised the p50 (docs/performance.md, "3 December,
+    /// eleventh session"), so it is not on by default.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan GroupCommitDelay { get; set; } = TimeSpan.Zero;
