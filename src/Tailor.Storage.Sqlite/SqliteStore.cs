@@ -947,7 +947,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
                 var keys = (byte[])reader[0];
                 for (var at = 0; at < keys.Length; at += LookupKeyBytes)
                 {
-                    var key = keys.AsSpan(at, Math.Min(LookupKeyBytes, keys.Length - at)).ToArray();
+                    var key = keys.Length == LookupKeyBytes ? keys : keys.AsSpan(at, Math.Min(LookupKeyBytes, keys.Length - at)).ToArray();
                     if (pending.Count == 0 || !pending.Contains(PendingOverlay.KeyOf(key, Id(reader, 1)))) yield return (key, overlay.Survivor(Id(reader, 2)));
                 }
             }
