@@ -142,29 +142,17 @@ public sealed class WriteBehindTests : IDisposable
     [Fact]
     public async Task A_file_with_the_profile_tables_inside_it_is_migrated_into_two_files()
     {
-        var store = Open();
-        var (survivor, merged, key) = await CommitHistory(store);
-        store.WriteBehind();
-        store.Dispose();
-        SqliteConnection.ClearAllPools();
+        var (survivor, merged, key) = await ClosedStoreWithHistory();
         // The layout of schema version 2: the four tables in tailor.db itself, no second file.
-        using (var file = new SqliteConnection($"Data Source={Path};Pooling=False"))
-        {
-            file.Open();
-            using var command = file.CreateCommand();
-            command.CommandText = $"""
-                ATTACH '{SqliteStore.ProfilesPathOf(Path)}' AS old;
-                CREATE TABLE main.profiles AS SELECT * FROM old.profiles;
-                CREATE TABLE main.identities AS SELECT * FROM old.identities;
-                CREATE TABLE main.aliases AS SELECT * FROM old.aliases;
-                CREATE TABLE main.lookup_keys (account_id INTEGER NOT NULL, audience TEXT NOT NULL, profile_id BLOB NOT NULL, key BLOB NOT NULL,
-                    PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
-                INSERT INTO main.lookup_keys {SplitKeySets("old")};
-                DETACH old;
-                UPDATE schema_version SET version = 2;
-                """;
-            command.ExecuteNonQuery();
-        }
+        RunSql(Path, $"""
+            ATTACH '{SqliteStore.ProfilesPathOf(Path)}' AS old;
+            CREATE TABLE main.profiles AS SELECT * FROM old.profiles;
+            CREATE TABLE main.identities AS SELECT * FROM old.identities;
+            CREATE TABLE main.aliases AS SELECT * FROM old.aliases;
+            {RowPerLookupKey("main.lookup_keys", "old")}
+            DETACH old;
+            UPDATE schema_version SET version = 2;
+            """);
         File.Delete(SqliteStore.ProfilesPathOf(Path));
 
         using (var migrated = Open())
@@ -179,42 +167,51 @@ public sealed class WriteBehindTests : IDisposable
         Assert.Equal((4L, 0L), (row.GetInt64(0), row.GetInt64(1)));
     }
 
-    /// <summary>Version 3's rows of lookup_keys (a row per key) from the lookup_key_sets of the profile file attached as <paramref name="schema"/>.</summary>
-    private static string SplitKeySets(string schema) => $"""
+    /// <summary>The store's files after <see cref="CommitHistory"/>, written behind and closed.</summary>
+    private async Task<(Guid Survivor, Guid Merged, byte[] Key)> ClosedStoreWithHistory()
+    {
+        var store = Open();
+        var history = await CommitHistory(store);
+        store.WriteBehind();
+        store.Dispose();
+        SqliteConnection.ClearAllPools();
+        return history;
+    }
+
+    /// <summary>Runs SQL on one of the store's files, closed after.</summary>
+    private static void RunSql(string file, string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={file};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>
+    /// Version 3's table of lookup keys (a row per key) named <paramref name="table"/>, filled from the
+    /// lookup_key_sets of the profile file attached as <paramref name="schema"/>.
+    /// </summary>
+    private static string RowPerLookupKey(string table, string schema) => $"""
+        CREATE TABLE {table} (account_id INTEGER NOT NULL, audience TEXT NOT NULL, profile_id BLOB NOT NULL, key BLOB NOT NULL,
+            PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
+        INSERT INTO {table}
         WITH RECURSIVE split(account_id, audience, profile_id, key, rest) AS (
             SELECT account_id, audience, profile_id, substr(keys, 1, 16), substr(keys, 17) FROM {schema}.lookup_key_sets
             UNION ALL SELECT account_id, audience, profile_id, substr(rest, 1, 16), substr(rest, 17) FROM split WHERE length(rest) > 0)
-        SELECT account_id, audience, profile_id, key FROM split
+        SELECT account_id, audience, profile_id, key FROM split;
         """;
 
     [Fact]
     public async Task A_file_with_a_row_per_lookup_key_is_migrated_to_a_row_per_profile_and_set_of_keys()
     {
-        var store = Open();
-        var (survivor, merged, key) = await CommitHistory(store);
-        store.WriteBehind();
-        store.Dispose();
-        SqliteConnection.ClearAllPools();
+        var (survivor, merged, key) = await ClosedStoreWithHistory();
         // The layout of schema version 3: a row per lookup key in the profile file.
-        using (var file = new SqliteConnection($"Data Source={SqliteStore.ProfilesPathOf(Path)};Pooling=False"))
-        {
-            file.Open();
-            using var command = file.CreateCommand();
-            command.CommandText = $"""
-                CREATE TABLE lookup_keys (account_id INTEGER NOT NULL, audience TEXT NOT NULL, profile_id BLOB NOT NULL, key BLOB NOT NULL,
-                    PRIMARY KEY (account_id, audience, profile_id, key)) WITHOUT ROWID;
-                INSERT INTO lookup_keys {SplitKeySets("main")};
-                DROP TABLE lookup_key_sets;
-                """;
-            command.ExecuteNonQuery();
-        }
-        using (var log = new SqliteConnection($"Data Source={Path};Pooling=False"))
-        {
-            log.Open();
-            using var command = log.CreateCommand();
-            command.CommandText = "UPDATE schema_version SET version = 3";
-            command.ExecuteNonQuery();
-        }
+        RunSql(SqliteStore.ProfilesPathOf(Path), $"""
+            {RowPerLookupKey("lookup_keys", "main")}
+            DROP TABLE lookup_key_sets;
+            """);
+        RunSql(Path, "UPDATE schema_version SET version = 3");
 
         using (var migrated = Open())
             await AssertHistory(migrated, survivor, merged, key);
