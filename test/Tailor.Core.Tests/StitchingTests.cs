@@ -157,6 +157,23 @@ public sealed class StitchingTests
     }
 
     [Fact]
+    public void The_decision_alone_is_a_new_profile_the_one_known_or_the_oldest_with_the_others_merging_into_it()
+    {
+        var oldest = Guid.CreateVersion7(_time.GetUtcNow());
+        var middle = Guid.CreateVersion7(_time.GetUtcNow().AddSeconds(1));
+        var newest = Guid.CreateVersion7(_time.GetUtcNow().AddSeconds(2));
+        var made = Guid.CreateVersion7(_time.GetUtcNow().AddSeconds(3));
+        Guid Make() => made;
+
+        Assert.Equal(new StitchDecision(made, IsNew: true, MergeSources: null), IdentityStitcher.Decide([null, null], Make));
+        Assert.Equal(new StitchDecision(middle, IsNew: false, MergeSources: null), IdentityStitcher.Decide([null, middle, middle], Make));
+        var merge = IdentityStitcher.Decide([newest, null, oldest, middle, newest], Make);
+        Assert.Equal((oldest, false), (merge.Profile, merge.IsNew));
+        Assert.Equal([middle, newest], merge.MergeSources);
+        Assert.Throws<ArgumentOutOfRangeException>(() => IdentityStitcher.Decide([], Make));
+    }
+
+    [Fact]
     public void A_profile_keeps_at_most_200_identifiers_and_forgets_the_oldest()
     {
         // Each event brings one new identifier and the previous event's one, alternating keys.

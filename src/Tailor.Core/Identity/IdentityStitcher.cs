@@ -24,6 +24,9 @@ public abstract record StitchPlan(IReadOnlyList<Identifier> Identifiers)
     };
 }
 
+/// <summary>What stitching decided: the profile, whether it is new, and the profiles that merge into it (oldest first; null when none).</summary>
+public readonly record struct StitchDecision(Guid Profile, bool IsNew, IReadOnlyList<Guid>? MergeSources);
+
 /// <summary>
 /// ID stitching as pure functions over an identity view (identifier → profile id). Storage and
 /// concurrency belong to the host; this decides what should happen.
@@ -40,33 +43,52 @@ public static class IdentityStitcher
 
     /// <summary>
     /// The same with each identifier's current profile given (<paramref name="owners"/>, in the same
-    /// order). The identity grain plans every event's stitching this way: only what the plan holds is
-    /// allocated, nothing for the usual single profile or when no identifier is new.
+    /// order): only what the plan holds is allocated, nothing for the usual single profile or when no
+    /// identifier is new.
     /// </summary>
     public static StitchPlan Plan(IReadOnlyList<Identifier> identifiers, ReadOnlySpan<Guid?> owners, Func<Guid> newProfileId)
     {
-        ArgumentOutOfRangeException.ThrowIfZero(identifiers.Count);
         if (owners.Length != identifiers.Count) throw new ArgumentException("one owner per identifier", nameof(owners));
+        var decision = Decide(owners, newProfileId);
+        if (decision.IsNew) return new StitchPlan.NewProfile(decision.Profile, identifiers);
+        var newOnes = NewOnes(identifiers, owners);
+        return decision.MergeSources is { } sources
+            ? new StitchPlan.Merge(decision.Profile, sources, newOnes, identifiers)
+            : new StitchPlan.Existing(decision.Profile, newOnes, identifiers);
+    }
+
+    /// <summary>
+    /// The profile the identifiers belong to once stitched, from each one's current profile
+    /// (<paramref name="owners"/>; null for an unknown one): a new profile when none is known, the one
+    /// known profile, or the oldest of several, into which the others (<see cref="StitchDecision.MergeSources"/>)
+    /// merge. What <see cref="Plan(IReadOnlyList{Identifier}, ReadOnlySpan{Guid?}, Func{Guid})"/> decides,
+    /// without its lists: the identity grain decides every call's stitching this way, allocating nothing
+    /// unless profiles merge.
+    /// </summary>
+    public static StitchDecision Decide(ReadOnlySpan<Guid?> owners, Func<Guid> newProfileId)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(owners.Length);
         Guid? first = null;
         List<Guid>? others = null;
-        var newCount = 0;
-        for (var i = 0; i < owners.Length; i++)
+        foreach (var owner in owners)
         {
-            if (owners[i] is not { } profile) newCount++;
-            else if (first is null) first = profile;
+            if (owner is not { } profile) continue;
+            if (first is null) first = profile;
             else if (profile != first && !(others?.Contains(profile) ?? false)) (others ??= []).Add(profile);
         }
-        if (first is not { } only) return new StitchPlan.NewProfile(newProfileId(), identifiers);
-        var newOnes = NewOnes(identifiers, owners, newCount);
-        if (others is null) return new StitchPlan.Existing(only, newOnes, identifiers);
+        if (first is not { } only) return new StitchDecision(newProfileId(), IsNew: true, MergeSources: null);
+        if (others is null) return new StitchDecision(only, IsNew: false, MergeSources: null);
         others.Add(only);
         var target = Oldest(others);
-        return new StitchPlan.Merge(target, SourcesOf(others, target), newOnes, identifiers);
+        return new StitchDecision(target, IsNew: false, SourcesOf(others, target));
     }
 
     /// <summary>The identifiers no profile has, in order.</summary>
-    private static Identifier[] NewOnes(IReadOnlyList<Identifier> identifiers, ReadOnlySpan<Guid?> owners, int count)
+    private static Identifier[] NewOnes(IReadOnlyList<Identifier> identifiers, ReadOnlySpan<Guid?> owners)
     {
+        var count = 0;
+        foreach (var owner in owners)
+            if (owner is null) count++;
         if (count == 0) return [];
         var newOnes = new Identifier[count];
         for (int i = 0, n = 0; i < owners.Length; i++)

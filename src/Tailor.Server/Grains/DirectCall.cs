@@ -17,7 +17,7 @@ namespace Tailor.Server.Grains;
 /// </summary>
 internal abstract class DirectCall<TSelf, TResult> : DirectWork, IValueTaskSource<TResult?>, IThreadPoolWorkItem, IResettable
     where TSelf : DirectCall<TSelf, TResult>, new()
-    where TResult : class
+    where TResult : struct
 {
     private static readonly ObjectPool<TSelf> Pool = new DefaultObjectPool<TSelf>(new DefaultPooledObjectPolicy<TSelf>(), 4096);
 

@@ -9,7 +9,7 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
     private ProfilePartitionGrain _grain = null!;
     private Guid _id;
     private PersonalizeCall _call = null!;
-    private StitchReply _stitch = null!;
+    private StitchReply _stitch;
     private ConfiguredValueTaskAwaitable<PersonalizeReply>.ConfiguredValueTaskAwaiter _running;
 
     public DirectPersonalize() => _finish = Finish;
@@ -61,5 +61,5 @@ internal sealed class DirectPersonalize : DirectCall<DirectPersonalize, Personal
         }
     }
 
-    protected override void Clear() => (_grain, _call, _stitch, _running) = (null!, null!, null!, default);
+    protected override void Clear() => (_grain, _call, _stitch, _running) = (null!, null!, default, default);
 }

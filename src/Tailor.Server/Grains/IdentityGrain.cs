@@ -108,31 +108,26 @@ public sealed class IdentityGrain(
     private StitchReply ResolveCore(IdentifierDto[] identifiers, UInt128[] hashes)
     {
         var index = _index!;
-        var ids = new Identifier[identifiers.Length];
         Span<Guid?> owners = identifiers.Length <= 8 ? stackalloc Guid?[identifiers.Length] : new Guid?[identifiers.Length];
-        for (var i = 0; i < identifiers.Length; i++)
-        {
-            ids[i] = identifiers[i].ToIdentifier();
-            owners[i] = index.TryGetProfile(hashes[i], out var owner) ? owner : null;
-        }
-        var plan = IdentityStitcher.Plan(ids, owners, _newProfileId ??= () => IdentityStitcher.NewProfileId(time));
-        var target = plan.Profile;
+        for (var i = 0; i < identifiers.Length; i++) owners[i] = index.TryGetProfile(hashes[i], out var owner) ? owner : null;
+        var decision = IdentityStitcher.Decide(owners, _newProfileId ??= () => IdentityStitcher.NewProfileId(time));
+        var target = decision.Profile;
         var upserted = _upserted;
         upserted.Clear();
-        var sources = plan is StitchPlan.Merge merge ? merge.Sources.ToArray() : [];
+        var sources = decision.MergeSources is { } merged ? merged.ToArray() : [];
         foreach (var source in sources)
             foreach (var identifier in index.TakeMembers(source))
             {
                 index.Assign(identifier, target);
                 upserted.Add(new IdentifierDto(identifier.Key, identifier.Value));
             }
-        for (var i = 0; i < ids.Length; i++)
+        for (var i = 0; i < identifiers.Length; i++)
         {
             if (index.TryGetProfile(hashes[i], out var current) && current == target) continue;
-            index.Assign(ids[i], hashes[i], target);
+            index.Assign(identifiers[i].ToIdentifier(), hashes[i], target);
             upserted.Add(identifiers[i]);
         }
-        return new StitchReply { ProfileId = target, IsNew = plan is StitchPlan.NewProfile, MergeSources = sources, Upserted = upserted.Count == 0 ? [] : [.. upserted] };
+        return new StitchReply { ProfileId = target, IsNew = decision.IsNew, MergeSources = sources, Upserted = upserted.Count == 0 ? [] : [.. upserted] };
     }
 
     public async Task<ImportOutcome[]> Import(ImportRowDto[] rows)

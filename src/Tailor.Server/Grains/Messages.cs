@@ -29,21 +29,28 @@ public readonly record struct IdentifierDto([property: Id(0)] string Key, [prope
     }
 }
 
-/// <summary>What the identity grain decided for an event's identifiers.</summary>
+/// <summary>
+/// What the identity grain decided for an event's identifiers. A struct, as <see cref="PersonalizeReply"/>:
+/// every call that stitches makes one, and a class was an object per call (docs/performance.md).
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed class StitchReply
+public readonly struct StitchReply
 {
     [Id(0)] public Guid ProfileId { get; init; }
     [Id(1)] public bool IsNew { get; init; }
     /// <summary>Profiles to merge into <see cref="ProfileId"/> (oldest first).</summary>
-    [Id(2)] public Guid[] MergeSources { get; init; } = [];
+    public Guid[] MergeSources { get => _mergeSources ?? []; init => _mergeSources = value; }
     /// <summary>Identifiers that now map to <see cref="ProfileId"/> and did not before (to persist).</summary>
-    [Id(3)] public IdentifierDto[] Upserted { get; init; } = [];
+    public IdentifierDto[] Upserted { get => _upserted ?? []; init => _upserted = value; }
     /// <summary>
     /// Not decided by the identity grain: the edge's hint (<see cref="Ingest.IdentityHints"/>) that every
     /// identifier of the call is the profile's. The profile takes the call only if it holds them all.
     /// </summary>
     [Id(4)] public bool Hinted { get; init; }
+
+    // Serialized as they are (the properties read a missing array as empty).
+    [Id(2)] private readonly Guid[]? _mergeSources;
+    [Id(3)] private readonly IdentifierDto[]? _upserted;
 }
 
 /// <summary>One personalization call as the profile grain receives it.</summary>
@@ -76,16 +83,18 @@ public sealed record PersonalizeCall
     [NonSerialized] private readonly Tailor.Core.Events.EventData? _event;
 }
 
-/// <summary>The profile grain's answer: the offers, or where the profile went (merged).</summary>
+/// <summary>The profile grain's answer: the offers, or where the profile went (merged). A struct: one per call.</summary>
 [GenerateSerializer, Immutable]
-public sealed class PersonalizeReply
+public readonly struct PersonalizeReply
 {
-    [Id(0)] public byte[] OffersJson { get; init; } = [];
+    public byte[] OffersJson { get => _offersJson ?? []; init => _offersJson = value; }
     [Id(1)] public long Seq { get; init; }
     [Id(2)] public Guid? MovedTo { get; init; }
     [Id(3)] public Guid ProfileId { get; init; }
     /// <summary>A hinted call the profile did not take (it does not hold every identifier of the call): stitch it.</summary>
     [Id(4)] public bool HintRejected { get; init; }
+
+    [Id(0)] private readonly byte[]? _offersJson;
 }
 
 /// <summary>The call's service left the configuration while the call was on its way (answered like an unknown token, 3001).</summary>

@@ -166,7 +166,7 @@ public sealed class ProfileImporter(AccountDirectory accounts, IGrainFactory gra
     private async Task ApplyToExisting(long accountId, string audience, ImportRowDto row, ImportOutcome outcome)
     {
         var profile = outcome.ProfileId;
-        var call = new ImportCall(row, outcome.Forward!);
+        var call = new ImportCall(row, outcome.Forward ?? throw new InvalidOperationException("an existing profile's import outcome carries its stitching"));
         for (var move = 0; move < 8; move++)
         {
             var reply = await grains.Profile(accountId, audience, profile).Import(call);
