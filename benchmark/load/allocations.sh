@@ -11,7 +11,8 @@
 # wrk and python3. About 3 minutes after the import.
 #
 #   benchmark/load/allocations.sh [rate, default 3000] [duration per run, default 20s] [runs, default 2]
-#   PROFILES=1000000 (imported demo profiles)
+#   PROFILES=1000000 (imported demo profiles; 20000 measures returning customers, without the growth of
+#   the identity index and the resident profiles that first visits cause), SERVER_DLL=PATH (another build)
 set -euo pipefail
 rate=${1:-3000}
 duration=${2:-20s}

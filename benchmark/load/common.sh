@@ -51,10 +51,11 @@ start_baseline() {
   pids+=($baseline_pid)
 }
 
-# Starts Tailor (built Release) with the demo and PROFILES (default 1,000,000) imported profiles on
-# DATA; sets tailor_pid. Environment variables put before the call reach the server: start_tailor_demo URL DATA
+# Starts Tailor (built Release, or SERVER_DLL: another build's Tailor.Server.dll, for a comparison) with
+# the demo and PROFILES (default 1,000,000) imported profiles on DATA; sets tailor_pid. Environment
+# variables put before the call reach the server: start_tailor_demo URL DATA
 start_tailor_demo() {
-  dotnet "$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll" --demo --data "$2" --urls "$1" \
+  dotnet "${SERVER_DLL:-$root/src/Tailor.Server/bin/Release/net10.0/Tailor.Server.dll}" --demo --data "$2" --urls "$1" \
     --Tailor:DemoProfiles="${PROFILES:-1000000}" --Logging:LogLevel:Default=Warning >"$work/tailor.log" 2>&1 &
   tailor_pid=$!
   pids+=($tailor_pid)

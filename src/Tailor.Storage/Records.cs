@@ -37,7 +37,7 @@ public sealed record EventRecord(long Seq, long AccountId, string Database, stri
 public sealed record ProfileRecord(Guid Id, long AppliedSeq, byte[] Snapshot);
 
 /// <summary>An identifier of an audience and the profile it belongs to.</summary>
-public sealed record IdentityRecord(string Key, string Value, Guid ProfileId);
+public readonly record struct IdentityRecord(string Key, string Value, Guid ProfileId);
 
 /// <summary>Scope of profile data: one audience of one account.</summary>
 public readonly record struct AudienceScope(long AccountId, string Audience)

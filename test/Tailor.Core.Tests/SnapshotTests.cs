@@ -101,6 +101,13 @@ public sealed class SnapshotTests
         h.Audience.ApplyEvent(again, "db1.events", RuleHarness.Data(("product", "belt"), ("tag", "z")), h.NowMs);
         AssertSameProfile(h, sparse, ProfileSnapshot.Read(sparseBytes, h.Audience.Layout, reuse: again));
 
+        // Objects a sparse profile did not take stay spares through the next reads, and carry nothing over.
+        var layout = h.Audience.Layout;
+        var twiceSparse = ProfileSnapshot.Read(sparseBytes, layout, reuse: ProfileSnapshot.Read(sparseBytes, layout, reuse: ProfileSnapshot.Read(fullBytes, layout)));
+        AssertSameProfile(h, sparse, twiceSparse);
+        h.Audience.ApplyEvent(twiceSparse, "db1.events", RuleHarness.Data(("product", "belt"), ("tag", "z")), h.NowMs);
+        AssertSameProfile(h, full, ProfileSnapshot.Read(fullBytes, layout, reuse: twiceSparse));
+
         // A new profile in a reused state is empty.
         var empty = h.Audience.NewProfile(FixedId, h.NowMs, reuse: ProfileSnapshot.Read(fullBytes, h.Audience.Layout));
         AssertSameProfile(h, h.Audience.NewProfile(FixedId, h.NowMs), empty);

@@ -43,8 +43,11 @@ public sealed class ProfileState
         BatchSegments = [];
         _identifiers.Clear();
         Array.Clear(SegmentBits);
-        var spares = _spares is { } kept && kept.Length == Attributes.Length ? kept : new AttributeState?[Attributes.Length];
-        (_spares, Attributes) = (Attributes, spares);
+        var leftovers = _spares is { } kept && kept.Length == Attributes.Length ? kept : new AttributeState?[Attributes.Length];
+        // A spare the previous profile did not take stays one: profiles differ in which attributes they
+        // have, and a slot's object was otherwise made again whenever two in a row did not share it.
+        for (var i = 0; i < Attributes.Length; i++) Attributes[i] ??= leftovers[i];
+        (_spares, Attributes) = (Attributes, leftovers);
         Array.Clear(Attributes);
     }
 
