@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Tailor.Core;
@@ -182,27 +183,26 @@ public sealed partial class ProfilePartitionGrain(
             var offers = Offers(service, id, state, data!, applied, call.IsPublic, stitch.IsNew, now);
 
             var snapshot = ProfileSnapshot.WriteRented(state);
-            var item = new WriteItem
-            {
-                Scope = Scope,
-                Database = call.Database,
-                Table = call.Table,
-                Uuid = call.Uuid,
-                ClientUuid = call.ClientUuid,
-                Time = call.Time,
-                Body = call.Body,
-                ProfileId = id,
-                Snapshot = snapshot,
-                IdentitiesUpserted = IdentityRecords(stitch.Upserted, id),
-                IdentitiesDeleted = KeysAndValues(evicted),
-                MergedProfiles = merged,
-            };
+            var item = CallItems.Get();
+            item.Scope = Scope;
+            item.Database = call.Database;
+            item.Table = call.Table;
+            item.Uuid = call.Uuid;
+            item.ClientUuid = call.ClientUuid;
+            item.Time = call.Time;
+            item.Body = call.Body;
+            item.ProfileId = id;
+            item.Snapshot = snapshot;
+            item.IdentitiesUpserted = IdentityRecords(stitch.Upserted, id);
+            item.IdentitiesDeleted = KeysAndValues(evicted);
+            item.MergedProfiles = merged;
             // The append is awaited here, not in a method of its own: each await that resumes on the grain's
             // scheduler queues one task there, and each async method in flight is one more state machine.
             var seq = await log.AppendAsync(item);
             Committed(item, state, stitch.Upserted, []);
             if (evicted.Count > 0) await ForgetEvicted(id, evicted);
             // Committed and resident: nothing reads the call's objects and bytes any more (after a failure they are left to the GC).
+            CallItems.Return(item);
             RentedBytes.Return(snapshot);
             Release(state);
             return new PersonalizeReply { OffersJson = offers, Seq = seq, ProfileId = id };
@@ -259,6 +259,26 @@ public sealed partial class ProfilePartitionGrain(
     }
 
     private static readonly PersonalizeReply HintRejected = new() { HintRejected = true };
+
+    /// <summary>
+    /// The personalization calls' write items, reused once their call has committed (the log reads
+    /// nothing of an item after its append completes): one object of ~200 bytes fewer per call.
+    /// </summary>
+    private static readonly ObjectPool<WriteItem> CallItems = new DefaultObjectPool<WriteItem>(new WriteItemPolicy(), 4096);
+
+    private sealed class WriteItemPolicy : PooledObjectPolicy<WriteItem>
+    {
+        public override WriteItem Create() => new() { Scope = default, Body = null, ProfileId = Guid.Empty, Snapshot = default };
+
+        /// <summary>Emptied as a new one is: what the next call does not set is not the last one's.</summary>
+        public override bool Return(WriteItem item)
+        {
+            (item.Scope, item.Database, item.Table, item.Uuid, item.ClientUuid, item.Time) = (default, "", "", "", false, 0);
+            (item.Body, item.ProfileId, item.Snapshot) = (null, Guid.Empty, default);
+            (item.IdentitiesUpserted, item.IdentitiesDeleted, item.MergedProfiles, item.LookupKeys) = ([], [], [], []);
+            return true;
+        }
+    }
 
     // The conversions below run on every call: loops, not LINQ (no closure, iterator or list per call).
 
