@@ -4,15 +4,21 @@ using Tailor.Server.Grains;
 
 namespace Tailor.Server.Tests;
 
-/// <summary>The grains' replies cross silos in a cluster: through Orleans' serializer they arrive whole.</summary>
+/// <summary>The grains' messages cross silos in a cluster: through Orleans' serializer they arrive whole.</summary>
 public sealed class GrainMessageTests
 {
+    /// <summary>The silo's serializer, with the server's message types (the host starts on its first client).</summary>
+    private static Serializer SerializerOf(TailorServerFactory server)
+    {
+        _ = server.CreateClient();
+        return server.Services.GetRequiredService<Serializer>();
+    }
+
     [Fact]
     public async Task Stitching_and_personalization_replies_arrive_whole_through_the_serializer()
     {
         await using var server = new TailorServerFactory();
-        _ = server.CreateClient();
-        var serializer = server.Services.GetRequiredService<Serializer>();
+        var serializer = SerializerOf(server);
         T RoundTrip<T>(T value) => serializer.Deserialize<T>(serializer.SerializeToArray(value))!;
 
         var stitch = new StitchReply { ProfileId = Guid.NewGuid(), IsNew = true, MergeSources = [Guid.NewGuid()], Upserted = [new("email", "a@x.io")], Hinted = true };
@@ -31,5 +37,35 @@ public sealed class GrainMessageTests
         Assert.Empty(RoundTrip(new PersonalizeReply { Seq = 1 }).OffersJson);
         Assert.Equal(stitch.ProfileId, RoundTrip<StitchReply?>(stitch)!.Value.ProfileId);
         Assert.Null(RoundTrip<StitchReply?>(null));
+    }
+
+    [Fact]
+    public async Task A_personalization_call_arrives_whole_but_for_its_parsed_event()
+    {
+        await using var server = new TailorServerFactory();
+        var serializer = SerializerOf(server);
+        var call = new PersonalizeCall
+        {
+            AccountId = 7,
+            Audience = "shoppers",
+            Service = "web",
+            Database = "demo_db",
+            Table = "pageviews",
+            EventTable = "demo_db.pageviews",
+            Body = "{\"td_client_id\":\"c1\"}"u8.ToArray(),
+            Uuid = "u-1",
+            ClientUuid = true,
+            Time = 1_700_000_000,
+            IsPublic = true,
+            Identifiers = [new("td_client_id", "c1")],
+            Event = Tailor.Core.Events.EventData.From(("td_client_id", Tailor.Core.Value.FromString("c1"))),
+        };
+        var arrived = serializer.Deserialize<PersonalizeCall>(serializer.SerializeToArray(call))!;
+        Assert.Equal((7L, "shoppers", "web", "demo_db", "pageviews", "demo_db.pageviews"), (arrived.AccountId, arrived.Audience, arrived.Service, arrived.Database, arrived.Table, arrived.EventTable));
+        Assert.Equal(call.Body.ToArray(), arrived.Body.ToArray());
+        Assert.Equal(("u-1", true, 1_700_000_000L, true), (arrived.Uuid, arrived.ClientUuid, arrived.Time, arrived.IsPublic));
+        Assert.Equal(call.Identifiers, arrived.Identifiers);
+        // The parsed event stays in memory: a grain elsewhere parses the body.
+        Assert.Null(arrived.Event);
     }
 }

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading.RateLimiting;
+using Microsoft.Extensions.ObjectPool;
 using Microsoft.Extensions.Options;
 using Tailor.Core;
 using Tailor.Core.Evaluation;
@@ -227,29 +228,20 @@ public static partial class PersonalizationApi
         data!.SetField("time", Value.FromNumber(eventTime));
         data.SetField("uuid", Value.FromString(uuid));
 
-        var call = new PersonalizeCall
-        {
-            AccountId = key.AccountId,
-            Audience = service.Audience.Name,
-            Service = service.Name,
-            Database = database,
-            Table = table,
-            EventTable = eventTable,
-            Body = stored,
-            Uuid = uuid,
-            ClientUuid = clientUuid,
-            Time = eventTime,
-            IsPublic = isPublic,
-            Identifiers = identifiers,
-            Event = data,
-        };
+        var call = Calls.Get();
+        (call.AccountId, call.Audience, call.Service, call.Database, call.Table, call.EventTable) =
+            (key.AccountId, service.Audience.Name, service.Name, database, table, eventTable);
+        (call.Body, call.Uuid, call.ClientUuid, call.Time, call.IsPublic, call.Identifiers, call.Event) =
+            (stored, uuid, clientUuid, eventTime, isPublic, identifiers, data);
         var reactor = services.Reactor;
         try
         {
             var offers = await reactor.PersonalizeAsync(call, context.RequestAborted);
-            // The call answered, so its commit is done: nothing reads the event and its stored bytes any more (after a failure they are left to the GC).
+            // The call answered, so its commit is done: nothing reads the call, the event and its stored
+            // bytes any more (after a failure they are left to the GC: a grain may still hold them).
             RentedBytes.Return(stored);
             data.Release();
+            Calls.Return(call);
             return new OffersResult(offers);
         }
         catch (EventLogUnavailableException)
@@ -360,6 +352,22 @@ public static partial class PersonalizationApi
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         rented = null;
         return default;
+    }
+
+    /// <summary>The calls' messages, reused once their call has answered (one object of ~100 bytes fewer per call).</summary>
+    private static readonly ObjectPool<PersonalizeCall> Calls = new DefaultObjectPool<PersonalizeCall>(new CallPolicy(), 4096);
+
+    private sealed class CallPolicy : PooledObjectPolicy<PersonalizeCall>
+    {
+        public override PersonalizeCall Create() => new() { EventTable = "" };
+
+        /// <summary>Emptied, so that a pooled call holds nothing of the last one.</summary>
+        public override bool Return(PersonalizeCall call)
+        {
+            (call.Audience, call.Service, call.Database, call.Table, call.EventTable, call.Uuid) = ("", "", "", "", "", "");
+            (call.Body, call.Identifiers, call.Event) = (default, [], null);
+            return true;
+        }
     }
 
     /// <summary>The event as stored: the client's fields, plus <c>time</c> and <c>uuid</c> when it did not send them.</summary>

@@ -53,34 +53,38 @@ public readonly struct StitchReply
     [Id(3)] private readonly IdentifierDto[]? _upserted;
 }
 
-/// <summary>One personalization call as the profile grain receives it.</summary>
+/// <summary>
+/// One personalization call as the profile grain receives it. The handler takes it from a pool and
+/// puts it back once the call has answered (nothing holds a call after its answer: the grains' direct
+/// calls drop it as they complete), so its properties are settable; it is not changed while it travels.
+/// </summary>
 [GenerateSerializer, Immutable]
-public sealed record PersonalizeCall
+public sealed class PersonalizeCall
 {
-    [Id(0)] public long AccountId { get; init; }
-    [Id(1)] public string Audience { get; init; } = "";
-    [Id(2)] public string Service { get; init; } = "";
-    [Id(3)] public string Database { get; init; } = "";
-    [Id(4)] public string Table { get; init; } = "";
+    [Id(0)] public long AccountId { get; set; }
+    [Id(1)] public string Audience { get; set; } = "";
+    [Id(2)] public string Service { get; set; } = "";
+    [Id(3)] public string Database { get; set; } = "";
+    [Id(4)] public string Table { get; set; } = "";
     /// <summary>
     /// The event as it will be stored: UTF-8 JSON with time and uuid filled in (in the handler's pooled
     /// array, which it takes back once the call has answered).
     /// </summary>
-    [Id(5)] public ReadOnlyMemory<byte> Body { get; init; }
-    [Id(6)] public string Uuid { get; init; } = "";
-    [Id(7)] public bool ClientUuid { get; init; }
-    [Id(8)] public long Time { get; init; }
-    [Id(9)] public bool IsPublic { get; init; }
-    [Id(10)] public IdentifierDto[] Identifiers { get; init; } = [];
+    [Id(5)] public ReadOnlyMemory<byte> Body { get; set; }
+    [Id(6)] public string Uuid { get; set; } = "";
+    [Id(7)] public bool ClientUuid { get; set; }
+    [Id(8)] public long Time { get; set; }
+    [Id(9)] public bool IsPublic { get; set; }
+    [Id(10)] public IdentifierDto[] Identifiers { get; set; } = [];
     /// <summary><c>database.table</c>, as the audience's configuration names it (the handler found it there).</summary>
-    [Id(11)] public required string EventTable { get; init; }
+    [Id(11)] public required string EventTable { get; set; }
     /// <summary>
     /// <see cref="Body"/> as parsed by the handler (time and uuid filled in), handed over in memory so
     /// that the profile grain does not parse it again. Not serialized: a call from another silo has
     /// none, and the grain parses <see cref="Body"/>.
     /// </summary>
-    public Tailor.Core.Events.EventData? Event { get => _event; init => _event = value; }
-    [NonSerialized] private readonly Tailor.Core.Events.EventData? _event;
+    public Tailor.Core.Events.EventData? Event { get => _event; set => _event = value; }
+    [NonSerialized] private Tailor.Core.Events.EventData? _event;
 }
 
 /// <summary>The profile grain's answer: the offers, or where the profile went (merged). A struct: one per call.</summary>
