@@ -361,7 +361,7 @@ public static partial class PersonalizationApi
     {
         public override PersonalizeCall Create() => new() { EventTable = "" };
 
-        /// <summary>Emptied, so that a pooled call holds nothing of the last one.</summary>
+        /// <summary>Its references dropped, so that a pooled call keeps nothing of the last one alive (the handler sets every field).</summary>
         public override bool Return(PersonalizeCall call)
         {
             (call.Audience, call.Service, call.Database, call.Table, call.EventTable, call.Uuid) = ("", "", "", "", "", "");
