@@ -24,8 +24,14 @@ public readonly record struct IdentifierDto([property: Id(0)] string Key, [prope
     public static UInt128[] Hashes(IdentifierDto[] identifiers)
     {
         var hashes = new UInt128[identifiers.Length];
-        for (var i = 0; i < identifiers.Length; i++) hashes[i] = Tailor.Core.Identity.IdentifierHash.Of(identifiers[i].Key, identifiers[i].Value);
+        Hash(identifiers, hashes);
         return hashes;
+    }
+
+    /// <summary>The same into <paramref name="hashes"/> (as long as <paramref name="identifiers"/>).</summary>
+    public static void Hash(IdentifierDto[] identifiers, Span<UInt128> hashes)
+    {
+        for (var i = 0; i < identifiers.Length; i++) hashes[i] = Tailor.Core.Identity.IdentifierHash.Of(identifiers[i].Key, identifiers[i].Value);
     }
 }
 
@@ -85,6 +91,19 @@ public sealed class PersonalizeCall
     /// </summary>
     public Tailor.Core.Events.EventData? Event { get => _event; set => _event = value; }
     [NonSerialized] private Tailor.Core.Events.EventData? _event;
+
+    /// <summary>
+    /// Each of <see cref="Identifiers"/>' hashes (<see cref="IdentifierDto.Hashes"/>), worked out anew into an
+    /// array the pooled call keeps for its next use when that has as many identifiers (most calls do).
+    /// </summary>
+    public UInt128[] HashIdentifiers()
+    {
+        var hashes = _hashes is { } kept && kept.Length == Identifiers.Length ? kept : _hashes = new UInt128[Identifiers.Length];
+        IdentifierDto.Hash(Identifiers, hashes);
+        return hashes;
+    }
+
+    [NonSerialized] private UInt128[]? _hashes;
 }
 
 /// <summary>The profile grain's answer: the offers, or where the profile went (merged). A struct: one per call.</summary>

@@ -34,7 +34,7 @@ public sealed class Reactor(IGrainFactory grains, LocalGrains local, Idempotency
         }
         try
         {
-            var hashes = IdentifierDto.Hashes(call.Identifiers);
+            var hashes = call.HashIdentifiers();
             if (hints.Find(call.AccountId, call.Audience, hashes) is { } hinted)
             {
                 var hint = new StitchReply { ProfileId = hinted, Hinted = true };
