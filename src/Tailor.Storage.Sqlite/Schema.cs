@@ -112,8 +112,8 @@ internal static class Schema
             PRIMARY KEY (account_id, audience, from_id)) WITHOUT ROWID;
         -- The lookup keys an import row gave a profile (16 bytes each, concatenated), one row per
         -- profile and set of keys: a row per key (up to five per imported person) cost the write-behind
-        -- and the index's scan at start a B-tree row each. Keyed by profile (UUIDv7, so new profiles append): only the in-memory lookup index
-        -- reads these, by scanning them all when it is built.
+        -- and the index's scan at start a B-tree row each. Keyed by profile (UUIDv7, so new profiles
+        -- append): only the in-memory lookup index reads these, by scanning them all when it is built.
         CREATE TABLE IF NOT EXISTS profile_store.lookup_key_sets (
             account_id INTEGER NOT NULL,
             audience TEXT NOT NULL,

@@ -945,10 +945,11 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             while (reader.Read())
             {
                 var keys = (byte[])reader[0];
+                var (profile, survivor) = (Id(reader, 1), overlay.Survivor(Id(reader, 2)));
                 for (var at = 0; at < keys.Length; at += LookupKeyBytes)
                 {
                     var key = keys.Length == LookupKeyBytes ? keys : keys.AsSpan(at, Math.Min(LookupKeyBytes, keys.Length - at)).ToArray();
-                    if (pending.Count == 0 || !pending.Contains(PendingOverlay.KeyOf(key, Id(reader, 1)))) yield return (key, overlay.Survivor(Id(reader, 2)));
+                    if (pending.Count == 0 || !pending.Contains(PendingOverlay.KeyOf(key, profile))) yield return (key, survivor);
                 }
             }
         foreach (var (key, profile) in overlay.LookupKeys) yield return (key, overlay.Survivor(profile));

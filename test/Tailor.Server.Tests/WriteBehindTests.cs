@@ -61,14 +61,7 @@ public sealed class WriteBehindTests : IDisposable
     }
 
     /// <summary>The rows of <c>pending_changes</c>, read on a connection of their own.</summary>
-    private long PendingRows()
-    {
-        using var other = new SqliteConnection($"Data Source={Path};Pooling=False");
-        other.Open();
-        using var command = other.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM pending_changes";
-        return (long)command.ExecuteScalar()!;
-    }
+    private long PendingRows() => ReadRow(Path, "SELECT COUNT(*) FROM pending_changes", row => row.GetInt64(0));
 
     private static readonly byte[] MergedKey = [.. Enumerable.Repeat((byte)0xAB, 16)];
 
@@ -158,13 +151,10 @@ public sealed class WriteBehindTests : IDisposable
         using (var migrated = Open())
             await AssertHistory(migrated, survivor, merged, key);
         SqliteConnection.ClearAllPools();
-        using var check = new SqliteConnection($"Data Source={Path};Pooling=False");
-        check.Open();
-        using var tables = check.CreateCommand();
-        tables.CommandText = "SELECT (SELECT version FROM schema_version), (SELECT COUNT(*) FROM sqlite_master WHERE name IN ('profiles', 'identities', 'aliases', 'lookup_keys'))";
-        using var row = tables.ExecuteReader();
-        Assert.True(row.Read());
-        Assert.Equal((4L, 0L), (row.GetInt64(0), row.GetInt64(1)));
+        var (version, oldTables) = ReadRow(Path,
+            "SELECT (SELECT version FROM schema_version), (SELECT COUNT(*) FROM sqlite_master WHERE name IN ('profiles', 'identities', 'aliases', 'lookup_keys'))",
+            row => (row.GetInt64(0), row.GetInt64(1)));
+        Assert.Equal((4L, 0L), (version, oldTables));
     }
 
     /// <summary>The store's files after <see cref="CommitHistory"/>, written behind and closed.</summary>
@@ -181,11 +171,29 @@ public sealed class WriteBehindTests : IDisposable
     /// <summary>Runs SQL on one of the store's files, closed after.</summary>
     private static void RunSql(string file, string sql)
     {
-        using var connection = new SqliteConnection($"Data Source={file};Pooling=False");
-        connection.Open();
+        using var connection = OpenFile(file);
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
+    }
+
+    /// <summary>A connection of its own (not pooled) to one of the store's files.</summary>
+    private static SqliteConnection OpenFile(string file)
+    {
+        var connection = new SqliteConnection($"Data Source={file};Pooling=False");
+        connection.Open();
+        return connection;
+    }
+
+    /// <summary>Reads the one row <paramref name="sql"/> gives on one of the store's files, closed after.</summary>
+    private static T ReadRow<T>(string file, string sql, Func<SqliteDataReader, T> read)
+    {
+        using var connection = OpenFile(file);
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var row = command.ExecuteReader();
+        Assert.True(row.Read());
+        return read(row);
     }
 
     /// <summary>
@@ -216,14 +224,11 @@ public sealed class WriteBehindTests : IDisposable
         using (var migrated = Open())
             await AssertHistory(migrated, survivor, merged, key);
         SqliteConnection.ClearAllPools();
-        using var check = new SqliteConnection($"Data Source={SqliteStore.ProfilesPathOf(Path)};Pooling=False");
-        check.Open();
-        using var rows = check.CreateCommand();
         // The survivor's two keys of one change in one row, the merged profile's key in another; the old table gone.
-        rows.CommandText = "SELECT (SELECT group_concat(length(keys)) FROM (SELECT keys FROM lookup_key_sets ORDER BY length(keys))), (SELECT COUNT(*) FROM sqlite_master WHERE name = 'lookup_keys')";
-        using var row = rows.ExecuteReader();
-        Assert.True(row.Read());
-        Assert.Equal(("16,32", 0L), (row.GetString(0), row.GetInt64(1)));
+        var (lengths, oldTables) = ReadRow(SqliteStore.ProfilesPathOf(Path),
+            "SELECT (SELECT group_concat(length(keys)) FROM (SELECT keys FROM lookup_key_sets ORDER BY length(keys))), (SELECT COUNT(*) FROM sqlite_master WHERE name = 'lookup_keys')",
+            row => (row.GetString(0), row.GetInt64(1)));
+        Assert.Equal(("16,32", 0L), (lengths, oldTables));
     }
 
     [Fact]
@@ -313,14 +318,7 @@ public sealed class WriteBehindTests : IDisposable
     {
         var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
         using var store = new SqliteStore(Path, writeBehindAfter: TimeSpan.FromMilliseconds(200), writeBehindFailed: failures.Enqueue);
-        void OnProfileFile(string sql)
-        {
-            using var other = new SqliteConnection($"Data Source={SqliteStore.ProfilesPathOf(Path)};Pooling=False");
-            other.Open();
-            using var command = other.CreateCommand();
-            command.CommandText = sql;
-            command.ExecuteNonQuery();
-        }
+        void OnProfileFile(string sql) => RunSql(SqliteStore.ProfilesPathOf(Path), sql);
 
         // The profile file refuses writes (as a full disk would): the background write-behind cannot write the change.
         OnProfileFile("CREATE TRIGGER refuse BEFORE INSERT ON profiles BEGIN SELECT RAISE(ABORT, 'refused'); END");
