@@ -44,6 +44,9 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
         var account = await Account();
         await account.PostEvent(Pageview("device-a", product: "boots"));
         await account.PostEvent(Pageview("device-a", product: "hat"));
+        // A merge orders the two profiles' lists by time, the target's entry first on an equal millisecond:
+        // the scarf is seen a millisecond later at least (two calls in a row took under one, now and then).
+        await Task.Delay(2);
         await account.PostEvent("""{"email":"ann@example.com","td_path":"/retail/y","product_category":"men","product_name":"scarf"}""");
         var merged = await account.Offers(await account.PostEvent(Pageview("device-a", email: "ann@example.com", product: "gloves")));
         // Four pageviews across both profiles: engaged, so the offer shows the merged list.
