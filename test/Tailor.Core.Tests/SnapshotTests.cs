@@ -143,6 +143,26 @@ public sealed class SnapshotTests
     }
 
     [Fact]
+    public void Values_equal_to_strings_the_caller_holds_are_read_as_those_strings()
+    {
+        var (h, state) = Sample();
+        var bytes = ProfileSnapshot.Write(state);
+        // Made at run time: a literal would be the same interned instance as the sample's.
+        string[] known = [string.Concat("a@x", ".io"), string.Concat("h", "at"), string.Concat("nowhere", "")];
+
+        var read = ProfileSnapshot.Read(bytes, h.Audience.Layout, reuse: null, known);
+
+        AssertSameProfile(h, state, read);
+        var email = read.Identifiers.Single(i => i.Identifier.Key == "email").Identifier.Value;
+        Assert.Same(known[0], email);
+        Assert.Same(known[1], h.Audience.ReadAttribute(read, "last", h.NowMs).String);
+        var userId = read.Identifiers.Single(i => i.Identifier.Key == "user_id").Identifier.Value;
+        Assert.Equal("u1", userId);
+        Assert.DoesNotContain(known, k => ReferenceEquals(k, userId));
+        Assert.NotSame(known[0], ProfileSnapshot.Read(bytes, h.Audience.Layout).Identifiers.Single(i => i.Identifier.Key == "email").Identifier.Value);
+    }
+
+    [Fact]
     public void A_state_of_another_configuration_is_not_reused()
     {
         var (h, full) = Sample();

@@ -60,8 +60,6 @@ internal ref struct SnapshotReader(ReadOnlySpan<byte> bytes, int position)
         return Take(length);
     }
 
-    public string ReadString() => Encoding.UTF8.GetString(ReadStringBytes());
-
     private ReadOnlySpan<byte> Take(int count)
     {
         if (count > _bytes.Length - _position) throw Truncated();

@@ -139,13 +139,26 @@ public sealed partial class ProfilePartitionGrain(
     private static ProfileState? State(Held held, CompiledAudience audience) =>
         held.Snapshot == 0 ? null : ProfileSnapshot.Read(ResidentSnapshots.Bytes(held.Snapshot), audience.Layout);
 
-    /// <summary>The profile as objects for a call, new or committed, read into a finished call's state.</summary>
-    private ProfileState CallState(Guid id, Held held, CompiledAudience audience)
+    /// <summary>
+    /// The profile as objects for a call, new or committed, read into a finished call's state; the
+    /// call's identifier values are the strings of the profile's values equal to them (no copy made).
+    /// </summary>
+    private ProfileState CallState(Guid id, Held held, CompiledAudience audience, IdentifierDto[] identifiers)
     {
         _spareStates.TryPop(out var spare);
-        return held.Snapshot == 0
-            ? audience.NewProfile(id, IdentityStitcher.CreatedMs(id), spare)
-            : ProfileSnapshot.Read(ResidentSnapshots.Bytes(held.Snapshot), audience.Layout, spare);
+        if (held.Snapshot == 0) return audience.NewProfile(id, IdentityStitcher.CreatedMs(id), spare);
+        var values = new IdentifierValues();
+        var count = Math.Min(identifiers.Length, IdentifierValues.Length);
+        for (var i = 0; i < count; i++) values[i] = identifiers[i].Value;
+        return ProfileSnapshot.Read(ResidentSnapshots.Bytes(held.Snapshot), audience.Layout, spare, ((ReadOnlySpan<string>)values)[..count]);
+    }
+
+    /// <summary>A call's first identifier values, on the stack (a call carries one to three).</summary>
+    [InlineArray(Length)]
+    private struct IdentifierValues
+    {
+        public const int Length = 4;
+        private string _first;
     }
 
     /// <summary>A call's state once nothing refers to it any more (its call has committed and answered).</summary>
@@ -167,7 +180,7 @@ public sealed partial class ProfilePartitionGrain(
             var audience = service.Audience;
             var now = NowMs;
             // The state is built for this call; the partition keeps it (as bytes) only once it is committed.
-            var state = CallState(id, held, audience);
+            var state = CallState(id, held, audience, call.Identifiers);
             if (stitch.Hinted && (held.Snapshot == 0 || !HoldsAll(state, call.Identifiers)))
             {
                 if (held.Snapshot == 0) Forget(id);
@@ -227,7 +240,7 @@ public sealed partial class ProfilePartitionGrain(
             if (held.MovedTo != Guid.Empty) return new PersonalizeReply { MovedTo = held.MovedTo };
             if (Audience() is not { } audience) throw new InvalidOperationException($"audience `{_audience}` is not in the configuration");
             var now = NowMs;
-            var state = CallState(id, held, audience);
+            var state = CallState(id, held, audience, call.Row.Identifiers);
             var merged = await AbsorbSources(id, call.Stitch, audience, state);
             var evicted = state.AddIdentifiers(call.Row.Identifiers, IdentifierDto.Convert, now);
             audience.ApplyImport(state, call.Row.Values.Select(v => (v.Attribute, v.ToValue())), call.Row.BatchSegments, now);
