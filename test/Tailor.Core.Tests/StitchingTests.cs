@@ -57,6 +57,22 @@ public sealed class StitchingTests
         Assert.Equal([new Identifier("td_client_id", "c1"), new Identifier("user_id", "u1")], ids);
     }
 
+    [Fact]
+    public void An_array_to_reuse_is_filled_when_it_has_the_identifiers_size_and_left_alone_otherwise()
+    {
+        var data = EventData.From(("user_id", Value.FromString("u1")), ("td_client_id", Value.FromString("c1")));
+        var pair = new Identifier[2];
+        Assert.True(_audience.TryGetIdentifiers(data, static (key, value) => new Identifier(key, value), out var filled, out _, reuse: pair));
+        Assert.Same(pair, filled);
+        Assert.Equal([new Identifier("td_client_id", "c1"), new Identifier("user_id", "u1")], filled);
+
+        var single = new Identifier[1];
+        Assert.True(_audience.TryGetIdentifiers(data, static (key, value) => new Identifier(key, value), out var made, out _, reuse: single));
+        Assert.NotSame(single, made);
+        Assert.Equal(filled, made);
+        Assert.Equal(default, single[0]);
+    }
+
     [Theory]
     [InlineData("email", "not-an-email")]
     [InlineData("email", "null")]

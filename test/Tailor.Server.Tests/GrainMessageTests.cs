@@ -67,5 +67,13 @@ public sealed class GrainMessageTests
         Assert.Equal(call.Identifiers, arrived.Identifiers);
         // The parsed event stays in memory: a grain elsewhere parses the body.
         Assert.Null(arrived.Event);
+
+        // Back in the pool, the call keeps its identifiers' array emptied for the next use; that stays here too.
+        var sent = call.Identifiers;
+        call.KeepIdentifiersArray();
+        Assert.Same(sent, call.SpareIdentifiers);
+        Assert.Equal([default(IdentifierDto)], sent);
+        Assert.Empty(call.Identifiers);
+        Assert.Null(serializer.Deserialize<PersonalizeCall>(serializer.SerializeToArray(call))!.SpareIdentifiers);
     }
 }

@@ -132,8 +132,12 @@ public sealed class CompiledAudience
         return found;
     }
 
-    /// <summary>The same, each identifier made by <paramref name="make"/> (key, value) into an array of its own size: the handler's form, on every call.</summary>
-    public bool TryGetIdentifiers<T>(EventData data, Func<string, string, T> make, out T[] identifiers, out string? error)
+    /// <summary>
+    /// The same, each identifier made by <paramref name="make"/> (key, value) into an array of its own
+    /// size: the handler's form, on every call. <paramref name="reuse"/> is filled instead of a new array
+    /// when it has that size (a pooled call's from its last use).
+    /// </summary>
+    public bool TryGetIdentifiers<T>(EventData data, Func<string, string, T> make, out T[] identifiers, out string? error, T[]? reuse = null)
     {
         identifiers = [];
         error = null;
@@ -154,7 +158,7 @@ public sealed class CompiledAudience
             error = $"no identifier: the event needs a valid non-empty string in one of {string.Join(", ", StitchingKeys.Select(k => k.Name))}";
             return false;
         }
-        identifiers = new T[count];
+        identifiers = reuse?.Length == count ? reuse : new T[count];
         for (int k = 0, n = 0; k < StitchingKeys.Count; k++)
         {
             var key = StitchingKeys[k];

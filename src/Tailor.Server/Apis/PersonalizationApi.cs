@@ -221,14 +221,17 @@ public static partial class PersonalizationApi
         string? why;
         using (body)
             if (!EventParser.TryParse(body.Span, out data, out why, rented: true)) return ApiError.InvalidEvent(Sentence(why!));
-        if (!service.Audience.TryGetIdentifiers(data!, IdentifierDto.Make, out IdentifierDto[] identifiers, out why)) return ApiError.InvalidEvent(Sentence(why!));
-        var time = services.Time;
-        if (!TryCompleteEvent(data!, time, out var stored, out var uuid, out var clientUuid, out var eventTime, out why))
+        var call = Calls.Get();
+        if (!service.Audience.TryGetIdentifiers(data!, IdentifierDto.Make, out IdentifierDto[] identifiers, out why, reuse: call.SpareIdentifiers)
+            || !TryCompleteEvent(data!, services.Time, out var stored, out var uuid, out var clientUuid, out var eventTime, out why))
+        {
+            call.Identifiers = identifiers; // the reused array when it was filled: the pool empties it
+            Calls.Return(call);
             return ApiError.InvalidEvent(Sentence(why!));
+        }
         data!.SetField("time", Value.FromNumber(eventTime));
         data.SetField("uuid", Value.FromString(uuid));
 
-        var call = Calls.Get();
         (call.AccountId, call.Audience, call.Service, call.Database, call.Table, call.EventTable) =
             (key.AccountId, service.Audience.Name, service.Name, database, table, eventTable);
         (call.Body, call.Uuid, call.ClientUuid, call.Time, call.IsPublic, call.Identifiers, call.Event) =
@@ -365,7 +368,8 @@ public static partial class PersonalizationApi
         public override bool Return(PersonalizeCall call)
         {
             (call.Audience, call.Service, call.Database, call.Table, call.EventTable, call.Uuid) = ("", "", "", "", "", "");
-            (call.Body, call.Identifiers, call.Event) = (default, [], null);
+            (call.Body, call.Event) = (default, null);
+            call.KeepIdentifiersArray();
             return true;
         }
     }

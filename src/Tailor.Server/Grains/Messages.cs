@@ -104,6 +104,19 @@ public sealed class PersonalizeCall
     }
 
     [NonSerialized] private UInt128[]? _hashes;
+
+    /// <summary>The array <see cref="Identifiers"/> had in the pooled call's last use, emptied: the next fills it when it has as many.</summary>
+    public IdentifierDto[]? SpareIdentifiers => _spareIdentifiers;
+
+    [NonSerialized] private IdentifierDto[]? _spareIdentifiers;
+
+    /// <summary>For the pool: <see cref="Identifiers"/> emptied (it keeps no strings alive) and kept as <see cref="SpareIdentifiers"/>.</summary>
+    public void KeepIdentifiersArray()
+    {
+        Array.Clear(Identifiers);
+        if (Identifiers.Length > 0) _spareIdentifiers = Identifiers;
+        Identifiers = [];
+    }
 }
 
 /// <summary>The profile grain's answer: the offers, or where the profile went (merged). A struct: one per call.</summary>
