@@ -22,6 +22,7 @@ public class EngineBenchmarks
     private CompiledService _service = null!;
     private ProfileState _profile = null!;
     private EventData _event = null!;
+    private EventData _identified = null!;
     private CompiledRule _typicalRule = null!;
     private CompiledRule _listRule = null!;
     private ArrayBufferWriter<byte> _buffer = null!;
@@ -50,6 +51,8 @@ public class EngineBenchmarks
         }
         _audience.ApplyEvent(_profile, "shop.orders", EventData.From(("td_client_id", Value.FromString("c1")), ("amount", Value.FromNumber(20))), _now);
         _event = Event(7);
+        _identified = EventData.From(("td_client_id", Value.FromString("42a508e2-d9b1-4baa-9eb2-6c3fb8bd5e16")),
+            ("email", Value.FromString("customer42@example.com")), ("td_path", Value.FromString("/p/shoes/running")));
         _typicalRule = _audience.CompileRule("i0 == \"gold\" or in_segment(\"engaged\")", RuleContext.Profile, out _)!;
         _listRule = _audience.CompileRule("c0.7d >= 3 and s1 in [\"a\", \"b\", \"v1\"] and l0 contains \"p3\"", RuleContext.Profile, out _)!;
         _snapshot = ProfileSnapshot.Write(_profile);
@@ -72,6 +75,10 @@ public class EngineBenchmarks
 
     [Benchmark(Description = "one section rule: counter, in [..], list contains")]
     public bool SectionRuleThreeConditions() => _audience.Evaluate(_listRule, _profile, _event, _now);
+
+    [Benchmark(Description = "an event's identifiers: a client id, an email matched by its regex")]
+    public int Identifiers() =>
+        _audience.TryGetIdentifiers(_identified, static (key, value) => new Identifier(key, value), out Identifier[] found, out _) ? found.Length : 0;
 
     [Benchmark(Description = "apply one event (20 attributes, 4 segments)")]
     public ApplyResult ApplyEvent()

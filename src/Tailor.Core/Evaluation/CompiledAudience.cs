@@ -141,8 +141,12 @@ public sealed class CompiledAudience
     {
         identifiers = [];
         error = null;
+        // Each key's accepted value, found once (a key's regex runs once per call).
+        var keys = StitchingKeys.Count;
+        var accepted = new AcceptedValues();
+        Span<string?> values = keys <= 16 ? accepted[..keys] : new string?[keys];
         var count = 0;
-        for (var k = 0; k < StitchingKeys.Count; k++)
+        for (var k = 0; k < keys; k++)
         {
             var value = data[StitchingKeys[k].Name];
             if (value.IsAbsent) continue;
@@ -151,7 +155,10 @@ public sealed class CompiledAudience
                 error = $"identifier `{StitchingKeys[k].Name}` must be a string";
                 return false;
             }
-            if (StitchingKeys[k].Accepts(value.String.Trim())) count++;
+            var text = value.String.Trim();
+            if (!StitchingKeys[k].Accepts(text)) continue;
+            values[k] = text;
+            count++;
         }
         if (count == 0)
         {
@@ -159,15 +166,16 @@ public sealed class CompiledAudience
             return false;
         }
         identifiers = reuse?.Length == count ? reuse : new T[count];
-        for (int k = 0, n = 0; k < StitchingKeys.Count; k++)
-        {
-            var key = StitchingKeys[k];
-            var value = data[key.Name];
-            if (value.IsAbsent) continue;
-            var text = value.String.Trim();
-            if (key.Accepts(text)) identifiers[n++] = make(key.Name, text);
-        }
+        for (int k = 0, n = 0; k < keys; k++)
+            if (values[k] is { } text) identifiers[n++] = make(StitchingKeys[k].Name, text);
         return true;
+    }
+
+    /// <summary>The accepted values of up to 16 stitching keys, on the stack.</summary>
+    [System.Runtime.CompilerServices.InlineArray(16)]
+    private struct AcceptedValues
+    {
+        private string? _first;
     }
 
     /// <summary>A new, empty profile; in <paramref name="reuse"/> (a finished call's state, see <see cref="ProfileState.Reset"/>) when it has this layout.</summary>
