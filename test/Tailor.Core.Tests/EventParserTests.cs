@@ -140,4 +140,14 @@ public sealed class EventParserTests
         Assert.NotSame(bodies[0]["n"].Text, bodies[1]["n"].Text);
         Assert.Equal(["visitor-0", "visitor-1", "visitor-2"], bodies.Select(b => b["id"].Text));
     }
+
+    [Fact]
+    public void A_value_beyond_ascii_is_shared_too_and_read_as_sent()
+    {
+        var title = "Laufschuhe für Damen – 42 €";
+        var bodies = Enumerable.Range(0, 2).Select(_ => Parse($$"""{"td_title":"{{title}}","other":"Laufschuhe fur Damen – 42 €"}""").Data!).ToList();
+        Assert.All(bodies, b => Assert.Equal(title, b["td_title"].Text));
+        Assert.Same(bodies[0]["td_title"].Text, bodies[1]["td_title"].Text);
+        Assert.Equal("Laufschuhe fur Damen – 42 €", bodies[1]["other"].Text);
+    }
 }

@@ -41,12 +41,12 @@ public static class EventParser
             {
                 while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var name = PooledText(ref reader, NamePool.MaxLength, NamePool.Get);
+                    var name = PooledName(ref reader);
                     reader.Read();
                     Value value;
                     switch (reader.TokenType)
                     {
-                        case JsonTokenType.String: value = Value.FromString(PooledText(ref reader, ValuePool.MaxLength, ValuePool.Get)); break;
+                        case JsonTokenType.String: value = Value.FromString(PooledValue(ref reader)); break;
                         case JsonTokenType.Number:
                             if (!reader.TryGetDouble(out var number) || double.IsInfinity(number))
                             {
@@ -104,17 +104,26 @@ public static class EventParser
     [ThreadStatic] private static EventData? t_gathered;
 
     /// <summary>
-    /// The token's text as <paramref name="pool"/>'s shared string (events repeat the same dozen names and
-    /// many of the same values); escaped or longer text is a new string.
+    /// The field name as <see cref="NamePool"/>'s shared string (events repeat the same dozen names);
+    /// escaped or longer text is a new string.
     /// </summary>
-    private static string PooledText(ref Utf8JsonReader reader, int maxLength, Func<ReadOnlySpan<char>, string> pool)
+    private static string PooledName(ref Utf8JsonReader reader)
     {
         var utf8 = reader.ValueSpan;
-        if (reader.ValueIsEscaped || reader.HasValueSequence || utf8.Length > maxLength) return reader.GetString()!;
-        Span<char> chars = stackalloc char[maxLength];
+        if (reader.ValueIsEscaped || reader.HasValueSequence || utf8.Length > NamePool.MaxLength) return reader.GetString()!;
+        Span<char> chars = stackalloc char[NamePool.MaxLength];
         if (Utf8.ToUtf16(utf8, chars, out _, out var length, replaceInvalidSequences: false) != OperationStatus.Done)
             return reader.GetString()!; // throws the reader's own error for invalid UTF-8
-        return pool(chars[..length]);
+        return NamePool.Get(chars[..length]);
+    }
+
+    /// <summary>A text value as <see cref="ValuePool"/>'s shared string (many values repeat); escaped or longer text is a new string.</summary>
+    private static string PooledValue(ref Utf8JsonReader reader)
+    {
+        var utf8 = reader.ValueSpan;
+        if (reader.ValueIsEscaped || reader.HasValueSequence || utf8.Length > ValuePool.MaxLength) return reader.GetString()!;
+        if (!Utf8.IsValid(utf8)) return reader.GetString()!; // throws the reader's own error for invalid UTF-8
+        return ValuePool.Get(utf8);
     }
 
     private static string Describe(JsonTokenType token) => token switch

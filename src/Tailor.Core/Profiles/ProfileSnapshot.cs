@@ -193,8 +193,8 @@ public static class ProfileSnapshot
         for (var i = 0; i < identifiers; i++)
         {
             var key = NamePool.Get(Chars(r.ReadStringBytes()));
-            var value = Chars(r.ReadStringBytes());
-            state.AddIdentifier(new ProfileIdentifier(new Identifier(key, Known(value, known) ?? new string(value)), f.Time(ref r)));
+            var value = r.ReadStringBytes();
+            state.AddIdentifier(new ProfileIdentifier(new Identifier(key, Known(value, known) ?? Encoding.UTF8.GetString(value)), f.Time(ref r)));
         }
         var batchCount = r.Read7BitEncodedInt();
         if (batchCount < 0 || batchCount > r.Remaining) throw SnapshotReader.Corrupt("a batch segment count out of range");
@@ -204,7 +204,7 @@ public static class ProfileSnapshot
             var sorted = true;
             for (var i = 0; i < batch.Length; i++)
             {
-                batch[i] = ValuePool.Get(Chars(r.ReadStringBytes()));
+                batch[i] = ValuePool.Get(r.ReadStringBytes());
                 sorted &= i == 0 || string.CompareOrdinal(batch[i - 1], batch[i]) < 0;
             }
             // Written sorted and distinct: taken as they are (a snapshot from elsewhere is put in order).
@@ -273,15 +273,15 @@ public static class ProfileSnapshot
         return chars.AsSpan(0, Encoding.UTF8.GetChars(utf8, chars));
     }
 
-    /// <summary>The one of <paramref name="known"/> equal to <paramref name="chars"/>, or null.</summary>
-    private static string? Known(ReadOnlySpan<char> chars, ReadOnlySpan<string> known)
+    /// <summary>The one of <paramref name="known"/> that <paramref name="utf8"/> spells, or null.</summary>
+    private static string? Known(ReadOnlySpan<byte> utf8, ReadOnlySpan<string> known)
     {
         foreach (var candidate in known)
-            if (chars.SequenceEqual(candidate)) return candidate;
+            if (Utf8Text.Equals(utf8, candidate)) return candidate;
         return null;
     }
 
-    private static string Text(ReadOnlySpan<char> chars, ReadOnlySpan<string> known) => Known(chars, known) ?? ValuePool.Get(chars);
+    private static string Text(ReadOnlySpan<byte> utf8, ReadOnlySpan<string> known) => Known(utf8, known) ?? ValuePool.Get(utf8);
 
     /// <summary>Moves a profile onto another configuration's layout, keeping what still fits.</summary>
     internal static void Remap(ProfileState state, AttributeLayout layout)
@@ -363,8 +363,8 @@ public static class ProfileSnapshot
     {
         ValueKind.Missing => Value.Missing,
         ValueKind.Null => Value.Null,
-        ValueKind.String => Value.FromString(Text(Chars(r.ReadStringBytes()), known)),
-        ValueKind.Json => Value.FromJson(Text(Chars(r.ReadStringBytes()), known)),
+        ValueKind.String => Value.FromString(Text(r.ReadStringBytes(), known)),
+        ValueKind.Json => Value.FromJson(Text(r.ReadStringBytes(), known)),
         ValueKind.Number => Value.FromNumber(r.ReadDouble()),
         ValueKind.Bool => Value.FromBool(r.ReadBoolean()),
         var kind => throw new InvalidDataException($"unknown value kind {(byte)kind}"),
