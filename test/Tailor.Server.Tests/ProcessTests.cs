@@ -43,6 +43,32 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task An_address_in_use_ends_the_server_with_one_line_and_exit_code_1()
+    {
+        using var holder = new TcpListener(IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+        var info = new System.Diagnostics.ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(ServerProcess.ServerDll())!,
+        };
+        foreach (var arg in new[] { ServerProcess.ServerDll(), "--data", NewDirectory("port-in-use"), "--urls", $"http://127.0.0.1:{port}" }) info.ArgumentList.Add(arg);
+        using var process = System.Diagnostics.Process.Start(info)!;
+        var errors = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+
+        Assert.Equal(1, process.ExitCode);
+        var stderr = await errors;
+        Assert.Contains($"tailor: Failed to bind to address http://127.0.0.1:{port}: address already in use.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", stderr + await output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Keys_and_tokens_revoked_while_a_keep_alive_connection_uses_them_are_refused_on_its_next_call()
     {
         // The personalization call reuses the verification of the key and token its connection sent
