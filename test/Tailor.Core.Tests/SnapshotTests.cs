@@ -210,6 +210,22 @@ public sealed class SnapshotTests
         Assert.Equal(["c"], changed.ReadList(state, "tags", now).Select(v => v.String));
     }
 
+    [Fact]
+    public void A_snapshot_loads_under_a_configuration_listing_its_attributes_in_another_order()
+    {
+        var (h, state) = Sample();
+        // The same attributes, reversed: the reader meets each name after the one it expects next.
+        var reversed = TestConfigs.Load(TestConfigs.Audience(string.Join('\n', RuleHarness.Attributes.Split('\n', StringSplitOptions.RemoveEmptyEntries).Reverse()),
+            RuleHarness.Segments)).Audiences["people"];
+        var now = h.NowMs;
+        var moved = ProfileSnapshot.Read(ProfileSnapshot.Write(state), reversed.Layout);
+        foreach (var name in new[] { "last", "price", "views.7d", "views.1h", "views.1d", "spent", "tier", "secret" })
+            Assert.Equal(h.Audience.ReadAttribute(state, name, now), reversed.ReadAttribute(moved, name, now));
+        Assert.Equal(h.Audience.ReadList(state, "tags", now), reversed.ReadList(moved, "tags", now));
+        Assert.Equal(h.Audience.InSegment(state, "active"), reversed.InSegment(moved, "active"));
+        Assert.Equal(h.Audience.InSegment(state, "big"), reversed.InSegment(moved, "big"));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("VFBT")]

@@ -1,3 +1,4 @@
+using System.Text;
 using Tailor.Core.Configuration;
 
 namespace Tailor.Core.Profiles;
@@ -35,6 +36,36 @@ public sealed class AttributeLayout
         Segments = segments;
         _byName = attributes.ToDictionary(a => a.Name, StringComparer.Ordinal);
         _byChars = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
+        _utf8Names = [.. Definitions.Select(a => Encoding.UTF8.GetBytes(a.Name))];
+        _utf8Segments = [.. segments.Select(Encoding.UTF8.GetBytes)];
+    }
+
+    /// <summary>The names of <see cref="Definitions"/> and <see cref="Segments"/> as UTF-8, as snapshots hold them.</summary>
+    private readonly byte[][] _utf8Names, _utf8Segments;
+
+    /// <summary>
+    /// The definition whose name is <paramref name="utf8"/>, looked for from <paramref name="next"/> on, which then
+    /// moves past it: a snapshot written under this layout names its attributes in the layout's order, so
+    /// the search ends at once, without decoding or hashing the name. Null when it is not there (a
+    /// snapshot of another layout): <see cref="Find(ReadOnlySpan{char})"/> decides then.
+    /// </summary>
+    internal AttributeDefinition? FindNext(ReadOnlySpan<byte> utf8, ref int next)
+    {
+        for (var i = next; i < _utf8Names.Length; i++)
+        {
+            if (!utf8.SequenceEqual(_utf8Names[i])) continue;
+            next = i + 1;
+            return Definitions[i];
+        }
+        return null;
+    }
+
+    /// <summary>The segment's index by its UTF-8 name, or -1.</summary>
+    internal int SegmentIndex(ReadOnlySpan<byte> utf8)
+    {
+        for (var i = 0; i < _utf8Segments.Length; i++)
+            if (utf8.SequenceEqual(_utf8Segments[i])) return i;
+        return -1;
     }
 
     public IReadOnlyList<AttributeDefinition> Attributes { get; }

@@ -211,17 +211,19 @@ public static class ProfileSnapshot
             if (sorted) state.BatchSegments = batch;
             else state.SetBatchSegments(batch);
         }
-        // Segment and attribute names are only matched against the layout: no string is made for them.
+        // Segment and attribute names are matched against the layout's own UTF-8 names: no string is made for them.
         var segments = r.Read7BitEncodedInt();
         for (var i = 0; i < segments; i++)
         {
-            var index = layout.SegmentIndex(Chars(r.ReadStringBytes()));
+            var index = layout.SegmentIndex(r.ReadStringBytes());
             if (index >= 0) state.SetSegment(index, true);
         }
         var attributes = r.Read7BitEncodedInt();
+        var next = 0;
         for (var i = 0; i < attributes; i++)
         {
-            var definition = layout.Find(Chars(r.ReadStringBytes()));
+            var name = r.ReadStringBytes();
+            var definition = layout.FindNext(name, ref next) ?? layout.Find(Chars(name));
             var tag = r.ReadByte();
             var updated = f.Time(ref r);
             AttributeState? attribute = tag switch
