@@ -60,6 +60,12 @@ public sealed class AttributeLayout
         return null;
     }
 
+    /// <summary>The name of <see cref="Attributes"/>[<paramref name="index"/>] in UTF-8.</summary>
+    internal ReadOnlySpan<byte> Utf8Name(int index) => _utf8Names[index];
+
+    /// <summary>The name of <see cref="Segments"/>[<paramref name="index"/>] in UTF-8.</summary>
+    internal ReadOnlySpan<byte> Utf8Segment(int index) => _utf8Segments[index];
+
     /// <summary>The segment's index by its UTF-8 name, or -1.</summary>
     internal int SegmentIndex(ReadOnlySpan<byte> utf8)
     {

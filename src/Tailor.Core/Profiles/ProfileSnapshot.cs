@@ -80,7 +80,7 @@ public static class ProfileSnapshot
             if (state.InSegment(i)) segments++;
         w.Write7BitEncodedInt(segments);
         for (var i = 0; i < layout.Segments.Count; i++)
-            if (state.InSegment(i)) w.Write(layout.Segments[i]);
+            if (state.InSegment(i)) w.WriteText(layout.Utf8Segment(i));
 
         var definitions = layout.Attributes;
         var attributes = 0;
@@ -91,7 +91,7 @@ public static class ProfileSnapshot
         {
             var definition = definitions[a];
             if (state.Attributes[definition.Slot] is not { } attribute) continue;
-            w.Write(definition.Name);
+            w.WriteText(layout.Utf8Name(a));
             switch (attribute)
             {
                 case ScalarState scalar:

@@ -94,6 +94,13 @@ internal sealed class SnapshotWriter(int capacity)
     public void Write(long value) => BinaryPrimitives.WriteInt64LittleEndian(Room(8), value);
     public void Write(double value) => BinaryPrimitives.WriteDoubleLittleEndian(Room(8), value);
 
+    /// <summary>A string already in UTF-8 (a layout's names), written as <see cref="Write(string)"/> writes one.</summary>
+    public void WriteText(ReadOnlySpan<byte> utf8)
+    {
+        Write7BitEncodedInt(utf8.Length);
+        Write(utf8);
+    }
+
     public void Write(string value)
     {
         var count = Encoding.UTF8.GetByteCount(value);
