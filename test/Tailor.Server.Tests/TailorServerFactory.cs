@@ -27,6 +27,7 @@ public sealed class TailorServerFactory(
         builder.ConfigureServices(collection =>
         {
             collection.AddTransient<IStartupFilter, ClientAddressFilter>();
+            collection.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider, ServerErrorLog>();
             services?.Invoke(collection);
         });
     }
@@ -53,7 +54,9 @@ public sealed class TailorServerFactory(
     public static async Task<JsonElement> Json(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)
     {
         var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == expected, $"expected {expected}, got {(int)response.StatusCode}: {text}");
+        // An unexpected server error says what the server logged (the test host shows no server console).
+        var logged = (int)response.StatusCode >= 500 && response.StatusCode != expected ? $"\nserver errors logged last:\n{ServerErrorLog.Recent()}" : "";
+        Assert.True(response.StatusCode == expected, $"expected {expected}, got {(int)response.StatusCode}: {text}{logged}");
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
