@@ -84,12 +84,4 @@ public sealed class AttributeLayout
     public AttributeDefinition? Find(string name) => _byName.GetValueOrDefault(name);
 
     public AttributeDefinition? Find(ReadOnlySpan<char> name) => _byChars.TryGetValue(name, out var definition) ? definition : null;
-
-    /// <summary>The segment's index, or -1.</summary>
-    public int SegmentIndex(ReadOnlySpan<char> name)
-    {
-        for (var i = 0; i < Segments.Count; i++)
-            if (name.SequenceEqual(Segments[i])) return i;
-        return -1;
-    }
 }
