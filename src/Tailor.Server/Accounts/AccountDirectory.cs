@@ -25,14 +25,10 @@ public sealed class AccountConfig(int version, CompiledConfig compiled) : IDispo
     });
 
     /// <summary>Per service: in-flight calls (429 code 2013 beyond it).</summary>
-    public FrozenDictionary<string, RateLimiter> Concurrency { get; } = compiled.Services.Values.ToFrozenDictionary(
-        s => s.Name, s => (RateLimiter)new ConcurrencyLimiter(new ConcurrencyLimiterOptions { PermitLimit = s.ConcurrentLimit, QueueLimit = 0 }), StringComparer.Ordinal);
+    public FrozenDictionary<string, InFlightLimit> Concurrency { get; } = compiled.Services.Values.ToFrozenDictionary(
+        s => s.Name, s => new InFlightLimit(s.ConcurrentLimit), StringComparer.Ordinal);
 
-    public void Dispose()
-    {
-        Ingest.Dispose();
-        foreach (var limiter in Concurrency.Values) limiter.Dispose();
-    }
+    public void Dispose() => Ingest.Dispose();
 }
 
 public sealed record KeyEntry(long Id, long AccountId, KeyKind Kind)

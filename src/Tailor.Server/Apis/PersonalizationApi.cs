@@ -198,8 +198,8 @@ public static partial class PersonalizationApi
         // Overload: rejected events are not stored; the client may retry.
         using var ingest = config.Ingest.AttemptAcquire();
         if (!ingest.IsAcquired) return ApiError.IngestLimit();
-        using var concurrency = config.Concurrency[service.Name].AttemptAcquire();
-        if (!concurrency.IsAcquired) return ApiError.ConcurrencyLimit();
+        using var inFlight = config.Concurrency[service.Name].TryEnter();
+        if (!inFlight.Entered) return ApiError.ConcurrencyLimit();
 
         // 5. body
         var options = services.Options;
