@@ -433,6 +433,7 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     {
         var seq = firstSeq;
         var lastWithoutEvent = 0L;
+        Span<byte> madeUuid = stackalloc byte[36];
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i];
@@ -441,8 +442,13 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
             var profileId = item.ProfileId;
             if (item.Body is null) lastWithoutEvent = seq;
             else
-                statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table).Bind(5, item.Uuid)
-                    .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body.Value.Span).Run();
+            {
+                var insert = statements.InsertEvent.Bind(1, seq).Bind(2, account).Bind(3, item.Database).Bind(4, item.Table)
+                    .Bind(6, item.ClientUuid ? 1 : 0).Bind(7, item.Time).Bind(8, audience).Bind(9, profileId).BindText(10, item.Body.Value.Span);
+                if (item.Uuid.Length > 0) insert.Bind(5, item.Uuid);
+                else insert.BindText(5, madeUuid[..(item.MadeUuid.TryFormat(madeUuid, out var length) ? length : 0)]);
+                insert.Run();
+            }
             var pending = statements.InsertPending.Bind(1, seq).Bind(2, account).Bind(3, audience).Bind(4, profileId).BindBlob(5, item.Snapshot.Span);
             if (ChangeEffects.Any(item))
             {

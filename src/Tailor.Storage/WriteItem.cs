@@ -13,7 +13,10 @@ public sealed class WriteItem
     public required AudienceScope Scope { get; set; }
     public string Database { get; set; } = "";
     public string Table { get; set; } = "";
+    /// <summary>The event's uuid as the client sent it, or empty: it is <see cref="MadeUuid"/>'s text.</summary>
     public string Uuid { get; set; } = "";
+    /// <summary>The uuid the server made for an event sent without one (when <see cref="Uuid"/> is empty): stored as its text, made on the stack.</summary>
+    public Guid MadeUuid { get; set; }
     /// <summary>True when the client sent the uuid (it then makes the call idempotent).</summary>
     public bool ClientUuid { get; set; }
     /// <summary>Event time, epoch seconds.</summary>

@@ -205,6 +205,7 @@ public sealed class PersonalizationApiTests(ServerFixture fixture) : IClassFixtu
         var first = events[0].GetProperty("event");
         Assert.True(first.GetProperty("time").GetInt64() > 1_700_000_000);
         Assert.True(Guid.TryParse(first.GetProperty("uuid").GetString(), out _));
+        Assert.Equal(first.GetProperty("uuid").GetString(), events[0].GetProperty("uuid").GetString()); // the row's uuid is the event's
         Assert.Equal(1700000000, events[1].GetProperty("event").GetProperty("time").GetInt64());
         Assert.Equal("client-uuid-1", events[1].GetProperty("uuid").GetString());
         Assert.True(events[1].GetProperty("seq").GetInt64() > events[0].GetProperty("seq").GetInt64());

@@ -30,16 +30,48 @@ public sealed class EventData
         return data;
     }
 
-    public Value this[string name] => IndexOf(name) is var i and >= 0 ? _fields[i].Value : Value.Missing;
+    public const string UuidField = "uuid";
 
-    public int Count => _count;
+    public Value this[string name] => IndexOf(name) is var i and >= 0 ? _fields[i].Value
+        : MadeUuid is not null && string.Equals(name, UuidField, StringComparison.Ordinal) ? AddMadeUuid() : Value.Missing;
 
-    /// <summary>The fields in the order sent, enumerated without allocating.</summary>
-    public ReadOnlySpan<(string Name, Value Value)>.Enumerator GetEnumerator() => new ReadOnlySpan<(string Name, Value Value)>(_fields, 0, _count).GetEnumerator();
+    public int Count => MadeUuid is null ? _count : _count + 1;
 
-    /// <summary>Sets a field (the server fills in <c>time</c> and <c>uuid</c> before the event is handed on).</summary>
+    /// <summary>The fields in the order sent (then a uuid the server made), enumerated without allocating.</summary>
+    public ReadOnlySpan<(string Name, Value Value)>.Enumerator GetEnumerator()
+    {
+        if (MadeUuid is not null) AddMadeUuid();
+        return new ReadOnlySpan<(string Name, Value Value)>(_fields, 0, _count).GetEnumerator();
+    }
+
+    /// <summary>
+    /// The uuid the server made for an event sent without one. The <c>uuid</c> field reads as its text, made
+    /// into a string only when something reads that field (a configuration that names it): the event's
+    /// stored body and its row are written from the <see cref="Guid"/> itself, and a string per call was
+    /// ~100 bytes (docs/performance.md, "4 December, fourteenth session").
+    /// </summary>
+    public Guid? MadeUuid { get; private set; }
+
+    /// <summary>Gives an event without a <c>uuid</c> field the one the server made for it.</summary>
+    public void SetMadeUuid(Guid uuid)
+    {
+        if (IndexOf(UuidField) >= 0) throw new InvalidOperationException("the event has a uuid of its own");
+        MadeUuid = uuid;
+    }
+
+    /// <summary>The made uuid as a field from now on (its text, as <see cref="Guid.ToString()"/> writes it).</summary>
+    private Value AddMadeUuid()
+    {
+        var value = Value.FromString(MadeUuid!.Value.ToString());
+        Append(UuidField, value);
+        MadeUuid = null;
+        return value;
+    }
+
+    /// <summary>Sets a field (the server fills in <c>time</c> before the event is handed on); a made uuid gives way to a <c>uuid</c> set here.</summary>
     public void SetField(string name, Value value)
     {
+        if (MadeUuid is not null && string.Equals(name, UuidField, StringComparison.Ordinal)) MadeUuid = null;
         var i = IndexOf(name);
         if (i >= 0) _fields[i].Value = value;
         else Append(name, value);
@@ -48,7 +80,7 @@ public sealed class EventData
     /// <summary>Adds a field; false when the event already has one of this name.</summary>
     internal bool TryAdd(string name, Value value)
     {
-        if (IndexOf(name) >= 0) return false;
+        if (IndexOf(name) >= 0 || MadeUuid is not null && string.Equals(name, UuidField, StringComparison.Ordinal)) return false;
         Append(name, value);
         return true;
     }
@@ -58,7 +90,7 @@ public sealed class EventData
     {
         var fields = new (string, Value)[_count + room];
         Array.Copy(_fields, fields, _count);
-        return new EventData(fields, _count);
+        return new EventData(fields, _count) { MadeUuid = MadeUuid };
     }
 
     /// <summary>
@@ -69,7 +101,7 @@ public sealed class EventData
     {
         var fields = ArrayPool<(string, Value)>.Shared.Rent(_count + room);
         Array.Copy(_fields, fields, _count);
-        return new EventData(fields, _count) { _rented = true };
+        return new EventData(fields, _count) { _rented = true, MadeUuid = MadeUuid };
     }
 
     /// <summary>
@@ -81,7 +113,7 @@ public sealed class EventData
     {
         var fields = _fields;
         var rented = _rented;
-        (_fields, _count, _index, _rented) = ([], 0, null, false);
+        (_fields, _count, _index, _rented, MadeUuid) = ([], 0, null, false, null);
         if (rented) ArrayPool<(string, Value)>.Shared.Return(fields, clearArray: true);
     }
 
@@ -89,7 +121,7 @@ public sealed class EventData
     internal bool Clear(int keep)
     {
         Array.Clear(_fields, 0, _count);
-        (_count, _index) = (0, null);
+        (_count, _index, MadeUuid) = (0, null, null);
         return _fields.Length <= keep;
     }
 

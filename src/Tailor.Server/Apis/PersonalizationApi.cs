@@ -240,19 +240,19 @@ public static partial class PersonalizationApi
             if (!EventParser.TryParse(body.Span, out data, out why, rented: true)) return ApiError.InvalidEvent(Sentence(why!));
         var call = Calls.Get();
         if (!service.Audience.TryGetIdentifiers(data!, IdentifierDto.Make, out IdentifierDto[] identifiers, out why, reuse: call.SpareIdentifiers)
-            || !TryCompleteEvent(data!, services.Time, out var stored, out var uuid, out var clientUuid, out var eventTime, out why))
+            || !TryCompleteEvent(data!, services.Time, out var stored, out var uuid, out var madeUuid, out var eventTime, out why))
         {
             call.Identifiers = identifiers; // the reused array when it was filled: the pool empties it
             Calls.Return(call);
             return ApiError.InvalidEvent(Sentence(why!));
         }
         data!.SetField("time", Value.FromNumber(eventTime));
-        data.SetField("uuid", Value.FromString(uuid));
+        if (uuid.Length == 0) data.SetMadeUuid(madeUuid);
 
         (call.AccountId, call.Audience, call.Service, call.Database, call.Table, call.EventTable) =
             (key.AccountId, service.Audience.Name, service.Name, database, table, eventTable);
-        (call.Body, call.Uuid, call.ClientUuid, call.Time, call.IsPublic, call.Identifiers, call.Event) =
-            (stored, uuid, clientUuid, eventTime, isPublic, identifiers, data);
+        (call.Body, call.Uuid, call.MadeUuid, call.ClientUuid, call.Time, call.IsPublic, call.Identifiers, call.Event) =
+            (stored, uuid, madeUuid, uuid.Length > 0, eventTime, isPublic, identifiers, data);
         var reactor = services.Reactor;
         try
         {
@@ -392,12 +392,15 @@ public static partial class PersonalizationApi
         }
     }
 
-    /// <summary>The event as stored: the client's fields, plus <c>time</c> and <c>uuid</c> when it did not send them.</summary>
-    private static bool TryCompleteEvent(EventData data, TimeProvider time, out ArraySegment<byte> stored, out string uuid, out bool clientUuid, out long eventTime, out string? error)
+    /// <summary>
+    /// The event as stored: the client's fields, plus <c>time</c> and <c>uuid</c> when it did not send
+    /// them. <paramref name="uuid"/> is the client's, or empty: the server made <paramref name="madeUuid"/>.
+    /// </summary>
+    private static bool TryCompleteEvent(EventData data, TimeProvider time, out ArraySegment<byte> stored, out string uuid, out Guid madeUuid, out long eventTime, out string? error)
     {
         stored = default;
         uuid = "";
-        clientUuid = false;
+        madeUuid = Guid.Empty;
         eventTime = 0;
         error = null;
         var sentTime = data["time"];
@@ -409,30 +412,27 @@ public static partial class PersonalizationApi
             error = "`time` must be a whole number of seconds since the Unix epoch";
             return false;
         }
-        var sentUuid = data["uuid"];
-        if (sentUuid.Kind == ValueKind.String && sentUuid.String.Length is > 0 and <= 128)
-        {
-            uuid = sentUuid.String;
-            clientUuid = true;
-        }
-        else if (sentUuid.IsAbsent) uuid = Uuid7.Create(time.GetUtcNow()).ToString();
+        var sentUuid = data[EventData.UuidField];
+        if (sentUuid.Kind == ValueKind.String && sentUuid.String.Length is > 0 and <= 128) uuid = sentUuid.String;
+        else if (sentUuid.IsAbsent) madeUuid = Uuid7.Create(time.GetUtcNow());
         else
         {
             error = "`uuid` must be a non-empty string of at most 128 characters";
             return false;
         }
 
-        stored = PooledJson.WriteRented((data, eventTime, uuid), static (writer, e) =>
+        stored = PooledJson.WriteRented((data, eventTime, uuid, madeUuid), static (writer, e) =>
         {
             writer.WriteStartObject();
             foreach (var (name, value) in e.data)
             {
-                if (name is "time" or "uuid") continue;
+                if (name is "time" or EventData.UuidField) continue;
                 writer.WritePropertyName(name);
                 ValueJson.Write(writer, value);
             }
             writer.WriteNumber("time", e.eventTime);
-            writer.WriteString("uuid", e.uuid);
+            if (e.uuid.Length > 0) writer.WriteString(EventData.UuidField, e.uuid);
+            else writer.WriteString(EventData.UuidField, e.madeUuid);
             writer.WriteEndObject();
             return 0;
         }, out _);

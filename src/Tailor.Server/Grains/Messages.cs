@@ -77,6 +77,7 @@ public sealed class PersonalizeCall
     /// array, which it takes back once the call has answered).
     /// </summary>
     [Id(5)] public ReadOnlyMemory<byte> Body { get; set; }
+    /// <summary>The client's uuid (<see cref="ClientUuid"/>), or empty: the server made <see cref="MadeUuid"/> (a string of it is made only if read).</summary>
     [Id(6)] public string Uuid { get; set; } = "";
     [Id(7)] public bool ClientUuid { get; set; }
     [Id(8)] public long Time { get; set; }
@@ -84,6 +85,7 @@ public sealed class PersonalizeCall
     [Id(10)] public IdentifierDto[] Identifiers { get; set; } = [];
     /// <summary><c>database.table</c>, as the audience's configuration names it (the handler found it there).</summary>
     [Id(11)] public required string EventTable { get; set; }
+    [Id(12)] public Guid MadeUuid { get; set; }
     /// <summary>
     /// <see cref="Body"/> as parsed by the handler (time and uuid filled in), handed over in memory so
     /// that the profile grain does not parse it again. Not serialized: a call from another silo has
