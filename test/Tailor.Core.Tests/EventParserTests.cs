@@ -150,4 +150,15 @@ public sealed class EventParserTests
         Assert.Same(bodies[0]["td_title"].Text, bodies[1]["td_title"].Text);
         Assert.Equal("Laufschuhe fur Damen – 42 €", bodies[1]["other"].Text);
     }
+
+    [Fact]
+    public void An_event_released_before_takes_the_next_parse_and_one_still_in_use_is_refused()
+    {
+        Assert.True(EventParser.TryParse("""{"a":"1","b":2}"""u8, out var first, out _, rented: true));
+        first!.Release();
+        Assert.True(EventParser.TryParse("""{"c":"3"}"""u8, out var second, out _, rented: true, into: first));
+        Assert.Same(first, second);
+        Assert.Equal((1, "3", Value.Missing), (second!.Count, second["c"].Text, second["a"]));
+        Assert.Throws<InvalidOperationException>(() => EventParser.TryParse("""{"d":4}"""u8, out _, out _, rented: true, into: second));
+    }
 }

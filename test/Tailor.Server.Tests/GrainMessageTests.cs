@@ -54,6 +54,7 @@ public sealed class GrainMessageTests
             EventTable = "demo_db.pageviews",
             Body = "{\"td_client_id\":\"c1\"}"u8.ToArray(),
             Uuid = "u-1",
+            MadeUuid = Guid.Parse("0190f5a2-7c1e-7b3d-9a4f-2b6c8d0e1f23"),
             ClientUuid = true,
             Time = 1_700_000_000,
             IsPublic = true,
@@ -63,7 +64,7 @@ public sealed class GrainMessageTests
         var arrived = serializer.Deserialize<PersonalizeCall>(serializer.SerializeToArray(call))!;
         Assert.Equal((7L, "shoppers", "web", "demo_db", "pageviews", "demo_db.pageviews"), (arrived.AccountId, arrived.Audience, arrived.Service, arrived.Database, arrived.Table, arrived.EventTable));
         Assert.Equal(call.Body.ToArray(), arrived.Body.ToArray());
-        Assert.Equal(("u-1", true, 1_700_000_000L, true), (arrived.Uuid, arrived.ClientUuid, arrived.Time, arrived.IsPublic));
+        Assert.Equal(("u-1", call.MadeUuid, true, 1_700_000_000L, true), (arrived.Uuid, arrived.MadeUuid, arrived.ClientUuid, arrived.Time, arrived.IsPublic));
         Assert.Equal(call.Identifiers, arrived.Identifiers);
         // The parsed event stays in memory: a grain elsewhere parses the body.
         Assert.Null(arrived.Event);
@@ -75,5 +76,13 @@ public sealed class GrainMessageTests
         Assert.Equal([default(IdentifierDto)], sent);
         Assert.Empty(call.Identifiers);
         Assert.Null(serializer.Deserialize<PersonalizeCall>(serializer.SerializeToArray(call))!.SpareIdentifiers);
+
+        // And its event object, released, for the next parse.
+        var parsed = call.Event!;
+        parsed.Release();
+        call.KeepEventObject();
+        Assert.Same(parsed, call.SpareEvent);
+        Assert.Null(call.Event);
+        Assert.Null(serializer.Deserialize<PersonalizeCall>(serializer.SerializeToArray(call))!.SpareEvent);
     }
 }

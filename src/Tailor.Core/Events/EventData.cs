@@ -97,11 +97,14 @@ public sealed class EventData
     /// The same, in an array rented from the shared pool: an event is parsed on every call and its
     /// fields are needed only until the call has answered. <see cref="Release"/> gives the array back.
     /// </summary>
-    internal EventData CopyRented(int room)
+    /// <param name="into">An event released before (nothing reads it any more), to hold the copy instead of a new object.</param>
+    internal EventData CopyRented(int room, EventData? into = null)
     {
         var fields = ArrayPool<(string, Value)>.Shared.Rent(_count + room);
         Array.Copy(_fields, fields, _count);
-        return new EventData(fields, _count) { _rented = true, MadeUuid = MadeUuid };
+        var copy = into ?? new EventData(fields, _count);
+        (copy._fields, copy._count, copy._index, copy._rented, copy.MadeUuid) = (fields, _count, null, true, MadeUuid);
+        return copy;
     }
 
     /// <summary>
@@ -123,6 +126,12 @@ public sealed class EventData
         Array.Clear(_fields, 0, _count);
         (_count, _index, MadeUuid) = (0, null, null);
         return _fields.Length <= keep;
+    }
+
+    /// <summary>Throws unless <see cref="Release"/> emptied this event (it may then take another's fields).</summary>
+    internal void EnsureReleased()
+    {
+        if (_fields.Length != 0) throw new InvalidOperationException("the event to reuse has not been released");
     }
 
     private void Append(string name, Value value)

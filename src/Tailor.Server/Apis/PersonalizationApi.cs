@@ -236,13 +236,21 @@ public static partial class PersonalizationApi
         // The request's bytes are needed only to parse: the event continues as fields, and is stored as written below.
         EventData? data;
         string? why;
-        using (body)
-            if (!EventParser.TryParse(body.Span, out data, out why, rented: true)) return ApiError.InvalidEvent(Sentence(why!));
         var call = Calls.Get();
+        using (body)
+        {
+            if (!EventParser.TryParse(body.Span, out data, out why, rented: true, into: call.SpareEvent))
+            {
+                Calls.Return(call);
+                return ApiError.InvalidEvent(Sentence(why!));
+            }
+        }
         if (!service.Audience.TryGetIdentifiers(data!, IdentifierDto.Make, out IdentifierDto[] identifiers, out why, reuse: call.SpareIdentifiers)
             || !TryCompleteEvent(data!, services.Time, out var stored, out var uuid, out var madeUuid, out var eventTime, out why))
         {
-            call.Identifiers = identifiers; // the reused array when it was filled: the pool empties it
+            // Nothing else has the event or the arrays yet: all go back (the pool empties the identifiers).
+            data!.Release();
+            call.Identifiers = identifiers;
             Calls.Return(call);
             return ApiError.InvalidEvent(Sentence(why!));
         }
@@ -386,7 +394,8 @@ public static partial class PersonalizationApi
         public override bool Return(PersonalizeCall call)
         {
             (call.Audience, call.Service, call.Database, call.Table, call.EventTable, call.Uuid) = ("", "", "", "", "", "");
-            (call.Body, call.Event) = (default, null);
+            call.Body = default;
+            call.KeepEventObject();
             call.KeepIdentifiersArray();
             return true;
         }

@@ -119,6 +119,18 @@ public sealed class PersonalizeCall
         if (Identifiers.Length > 0) _spareIdentifiers = Identifiers;
         Identifiers = [];
     }
+
+    /// <summary>The event object of the pooled call's last use, released: the handler parses the next event into it.</summary>
+    public Tailor.Core.Events.EventData? SpareEvent => _spareEvent;
+
+    [NonSerialized] private Tailor.Core.Events.EventData? _spareEvent;
+
+    /// <summary>For the pool, once the call has answered and <see cref="Event"/> is released: it is kept as <see cref="SpareEvent"/>.</summary>
+    public void KeepEventObject()
+    {
+        if (_event is not null) _spareEvent = _event;
+        _event = null;
+    }
 }
 
 /// <summary>The profile grain's answer: the offers, or where the profile went (merged). A struct: one per call.</summary>
