@@ -203,10 +203,20 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
     /// <summary>The write-behind's page cache: the profile tables' interior pages, which every slice walks.</summary>
     public const int WriteBehindCacheKiB = 32 * 1024;
 
+    /// <summary>
+    /// Held while a pooled connection is taken from Microsoft.Data.Sqlite's pool. Two callers opening at
+    /// the same moment could be lent the same connection (dotnet/efcore#39008, in the 10.0 packages:
+    /// the pool publishes a connection as active before naming its new owner, and a concurrent checkout
+    /// reclaims it as leaked); the second one's read transaction then failed to begin. The pool is the
+    /// process's, hence one lock for every store. An open from the pool takes microseconds, and the
+    /// calls' hot reads use connections opened once per thread.
+    /// </summary>
+    private static readonly Lock PoolCheckout = new();
+
     private SqliteConnection Open()
     {
         var connection = new SqliteConnection(_connectionString);
-        connection.Open();
+        lock (PoolCheckout) connection.Open();
         // Pooled connections come back with it attached already.
         if (raw.sqlite3_db_filename(connection.Handle, ProfileStore).utf8_to_string() is null)
         {
