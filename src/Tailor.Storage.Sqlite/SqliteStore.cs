@@ -31,26 +31,39 @@ public sealed partial class SqliteStore : IAccountStore, IEventStore, IProfileSt
         _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30, ForeignKeys = true }.ToString();
         _hotReaders = new ThreadLocal<ReaderStatements>(() => new ReaderStatements(Open()), trackAllValues: true);
         _writer = Open();
-        Execute(_writer, $"PRAGMA synchronous=FULL; PRAGMA {ProfileStore}.synchronous=FULL;");
-        Execute(_writer, "PRAGMA journal_mode=WAL;");
-        // Checkpoints run beside the writer (Checkpoint), not inside its commits.
-        Execute(_writer, "PRAGMA wal_autocheckpoint=0;");
-        // The batch's BEGIN runs through the C API (RawStatement), without Microsoft.Data.Sqlite's retries:
-        // SQLite itself waits up to 30 s for a write lock held elsewhere (another process on the file).
-        Execute(_writer, "PRAGMA busy_timeout=30000;");
-        // The log writer's page cache. Its commits append (events, pending rows, their indexes' right
-        // edges) and delete pending rows from the front: a few hot pages. Not larger: a commit after a
-        // B-tree page split walks the whole cache's hash table (SQLite's balance_nonroot moves pages
-        // through a temporary number past the end of the file, and pager_end_transaction truncates the
-        // cache back), 8.6% of the writer thread's samples with 32 MiB.
-        Execute(_writer, $"PRAGMA cache_size=-{LogWriterCacheKiB};");
-        PairFiles(path, migrated: Migrate(path));
-        _statements = new BatchStatements(_writer);
-        _behind = Open();
-        // Its transactions are not synced at their commits; its WAL is, before each checkpoint (CheckpointProfileStore).
-        Execute(_behind, $"PRAGMA {ProfileStore}.synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=30000; PRAGMA {ProfileStore}.cache_size=-{WriteBehindCacheKiB};");
-        _behindStatements = new ProfileTableStatements(_behind);
-        StartWriteBehind();
+        try
+        {
+            Execute(_writer, $"PRAGMA synchronous=FULL; PRAGMA {ProfileStore}.synchronous=FULL;");
+            Execute(_writer, "PRAGMA journal_mode=WAL;");
+            // Checkpoints run beside the writer (Checkpoint), not inside its commits.
+            Execute(_writer, "PRAGMA wal_autocheckpoint=0;");
+            // The batch's BEGIN runs through the C API (RawStatement), without Microsoft.Data.Sqlite's retries:
+            // SQLite itself waits up to 30 s for a write lock held elsewhere (another process on the file).
+            Execute(_writer, "PRAGMA busy_timeout=30000;");
+            // The log writer's page cache. Its commits append (events, pending rows, their indexes' right
+            // edges) and delete pending rows from the front: a few hot pages. Not larger: a commit after a
+            // B-tree page split walks the whole cache's hash table (SQLite's balance_nonroot moves pages
+            // through a temporary number past the end of the file, and pager_end_transaction truncates the
+            // cache back), 8.6% of the writer thread's samples with 32 MiB.
+            Execute(_writer, $"PRAGMA cache_size=-{LogWriterCacheKiB};");
+            PairFiles(path, migrated: Migrate(path));
+            _statements = new BatchStatements(_writer);
+            _behind = Open();
+            // Its transactions are not synced at their commits; its WAL is, before each checkpoint (CheckpointProfileStore).
+            Execute(_behind, $"PRAGMA {ProfileStore}.synchronous=NORMAL; PRAGMA wal_autocheckpoint=0; PRAGMA busy_timeout=30000; PRAGMA {ProfileStore}.cache_size=-{WriteBehindCacheKiB};");
+            _behindStatements = new ProfileTableStatements(_behind);
+            StartWriteBehind();
+        }
+        catch
+        {
+            // A store that refuses its files (or fails to open them) leaves no connection open: one dropped
+            // unclosed stays with the pool as it was, its file open, perhaps inside a migration's transaction.
+            _behindStatements?.Dispose();
+            _behind?.Dispose();
+            _statements?.Dispose();
+            _writer.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Brings the files to <see cref="Schema.Version"/>; true when the profile file was made now from the tables inside the log's (version 2).</summary>

@@ -247,7 +247,11 @@ public sealed class WriteBehindTests : IDisposable
         string Refusal(string path)
         {
             SqliteConnection.ClearAllPools();
-            return Assert.Throws<InvalidOperationException>(() => new SqliteStore(path, writeBehindAfter: TimeSpan.FromHours(1)).Dispose()).Message;
+            var message = Assert.Throws<InvalidOperationException>(() => new SqliteStore(path, writeBehindAfter: TimeSpan.FromHours(1)).Dispose()).Message;
+            // A refused store leaves none of its connections open (once the pool's idle ones are closed).
+            SqliteConnection.ClearAllPools();
+            Assert.Empty(OpenFilesOf(path));
+            return message;
         }
         var other = System.IO.Path.Combine(_directory, "other", "tailor.db");
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(other)!);
@@ -388,5 +392,25 @@ public sealed class WriteBehindTests : IDisposable
         Assert.Equal(profiles.Length, reopened.ScanIdentities(_scope).Count());
 
         static byte[] Snapshot(Guid profile) => [.. Enumerable.Repeat(profile.ToByteArray(), 128).SelectMany(b => b)];
+    }
+
+    /// <summary>This process's open files among the store's (Linux: /proc/self/fd).</summary>
+    private static List<string> OpenFilesOf(string path)
+    {
+        if (!Directory.Exists("/proc/self/fd")) return [];
+        var files = new[] { path, SqliteStore.ProfilesPathOf(path) }.SelectMany(f => new[] { f, f + "-wal", f + "-shm" }).Select(System.IO.Path.GetFullPath).ToHashSet();
+        var open = new List<string>();
+        foreach (var fd in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+        {
+            try
+            {
+                if (new FileInfo(fd).LinkTarget is { } target && files.Contains(target)) open.Add(target);
+            }
+            catch (IOException)
+            {
+                // A descriptor closed while listed.
+            }
+        }
+        return open;
     }
 }
