@@ -18,7 +18,7 @@ public sealed class WriteItem
     /// <summary>The uuid the server made for an event sent without one (when <see cref="Uuid"/> is empty): stored as its text, made on the stack.</summary>
     public Guid MadeUuid { get; set; }
     /// <summary>True when the client sent the uuid (it then makes the call idempotent).</summary>
-    public bool ClientUuid { get; set; }
+    public bool ClientUuid => Uuid.Length > 0;
     /// <summary>Event time, epoch seconds.</summary>
     public long Time { get; set; }
     /// <summary>

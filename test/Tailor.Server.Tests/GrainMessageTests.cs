@@ -55,7 +55,6 @@ public sealed class GrainMessageTests
             Body = "{\"td_client_id\":\"c1\"}"u8.ToArray(),
             Uuid = "u-1",
             MadeUuid = Guid.Parse("0190f5a2-7c1e-7b3d-9a4f-2b6c8d0e1f23"),
-            ClientUuid = true,
             Time = 1_700_000_000,
             IsPublic = true,
             Identifiers = [new("td_client_id", "c1")],

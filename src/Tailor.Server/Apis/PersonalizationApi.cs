@@ -259,8 +259,8 @@ public static partial class PersonalizationApi
 
         (call.AccountId, call.Audience, call.Service, call.Database, call.Table, call.EventTable) =
             (key.AccountId, service.Audience.Name, service.Name, database, table, eventTable);
-        (call.Body, call.Uuid, call.MadeUuid, call.ClientUuid, call.Time, call.IsPublic, call.Identifiers, call.Event) =
-            (stored, uuid, madeUuid, uuid.Length > 0, eventTime, isPublic, identifiers, data);
+        (call.Body, call.Uuid, call.MadeUuid, call.Time, call.IsPublic, call.Identifiers, call.Event) =
+            (stored, uuid, madeUuid, eventTime, isPublic, identifiers, data);
         var reactor = services.Reactor;
         try
         {

@@ -79,7 +79,8 @@ public sealed class PersonalizeCall
     [Id(5)] public ReadOnlyMemory<byte> Body { get; set; }
     /// <summary>The client's uuid (<see cref="ClientUuid"/>), or empty: the server made <see cref="MadeUuid"/> (a string of it is made only if read).</summary>
     [Id(6)] public string Uuid { get; set; } = "";
-    [Id(7)] public bool ClientUuid { get; set; }
+    /// <summary>True when the client sent the uuid (it then makes the call idempotent).</summary>
+    public bool ClientUuid => Uuid.Length > 0;
     [Id(8)] public long Time { get; set; }
     [Id(9)] public bool IsPublic { get; set; }
     [Id(10)] public IdentifierDto[] Identifiers { get; set; } = [];

@@ -202,7 +202,6 @@ public sealed partial class ProfilePartitionGrain(
             item.Table = call.Table;
             item.Uuid = call.Uuid;
             item.MadeUuid = call.MadeUuid;
-            item.ClientUuid = call.ClientUuid;
             item.Time = call.Time;
             item.Body = call.Body;
             item.ProfileId = id;
@@ -287,7 +286,7 @@ public sealed partial class ProfilePartitionGrain(
         /// <summary>Emptied as a new one is: what the next call does not set is not the last one's.</summary>
         public override bool Return(WriteItem item)
         {
-            (item.Scope, item.Database, item.Table, item.Uuid, item.MadeUuid, item.ClientUuid, item.Time) = (default, "", "", "", Guid.Empty, false, 0);
+            (item.Scope, item.Database, item.Table, item.Uuid, item.MadeUuid, item.Time) = (default, "", "", "", Guid.Empty, 0);
             (item.Body, item.ProfileId, item.Snapshot) = (null, Guid.Empty, default);
             (item.IdentitiesUpserted, item.IdentitiesDeleted, item.MergedProfiles, item.LookupKeys) = ([], [], [], []);
             return true;
